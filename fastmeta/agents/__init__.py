@@ -1,0 +1,1 @@
+"""Learners (DREAM, its baselines, First-Explore) built on the native env API."""

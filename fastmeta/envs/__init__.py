@@ -1,0 +1,1 @@
+"""Native batched envs, one per file; see docs/env_contract.md."""

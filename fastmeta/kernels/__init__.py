@@ -1,0 +1,1 @@
+"""Pure array kernels: numba functions here, Cython extensions built from csrc/."""
