@@ -67,3 +67,5 @@ register(EnvSpec("vanilla", f"{_GRID}.vanilla_bus:VanillaBus", "fastmeta/Vanilla
 register(EnvSpec("distraction", f"{_GRID}.distraction_bus:DistractionBus", "fastmeta/DistractionBus-v0", ("DistractionBus",)))
 register(EnvSpec("map", f"{_GRID}.map_bus:MapBus", "fastmeta/MapBus-v0", ("MapBus",)))
 register(EnvSpec("cooking", f"{_GRID}.cooking:Cooking", "fastmeta/Cooking-v0", ("Cooking",)))
+register(EnvSpec("FixedArmBandit", "fastmeta.envs.fixed_arm_bandit:FixedArmBandit", "fastmeta/FixedArmBandit-v0", ("MeanBandit",)))
+register(EnvSpec("GaussianBandit", "fastmeta.envs.gaussian_bandit:GaussianBandit", "fastmeta/GaussianBandit-v0"))

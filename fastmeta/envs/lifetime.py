@@ -1,0 +1,215 @@
+"""Lifetimes and explicit tasks for the First-Explore envs (bandits, treasure room, ray maze).
+
+A *task* (arm means, treasure layout, maze and goals) is a small dataclass of arrays with a
+leading slot axis: the caller can read it, slice it, pin it per slot and save/load it (fixed
+evaluation sets). A task lasts a *lifetime* of `episodes_per_lifetime` episodes; every episode
+restarts from the task's initial state, and the step after a lifetime's last episode draws a new
+task in that slot (or re-installs the slot's pinned task). `info["trial_done"]` (alias
+`info["lifetime_done"]`) flags those slots, `info["episode"]` counts episodes within the lifetime.
+
+Each env states its task fields (`task_fields`), and its kernels both sample a task into row `i`
+and copy one in; this module only validates and arranges the arrays.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from fastmeta.envs.base import BatchedEnv, check_int_array
+
+
+def check_positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return int(value)
+
+
+def check_real(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return float(value)
+
+
+def check_choice(name: str, value, choices: tuple) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value
+
+
+@dataclasses.dataclass
+class TaskBatch:
+    """Base of the task dataclasses: every field is an array whose first axis is the slot."""
+
+    def __len__(self) -> int:
+        return len(getattr(self, dataclasses.fields(self)[0].name))
+
+    def __getitem__(self, index) -> "TaskBatch":
+        """Tasks of the slots in `index` (an int keeps the slot axis, with length 1)."""
+        if isinstance(index, (int, np.integer)):
+            index = slice(int(index), int(index) + 1 or None)
+        return type(self)(**{k: np.array(v[index]) for k, v in self.arrays().items()})
+
+    def arrays(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def copy(self) -> "TaskBatch":
+        return type(self)(**{k: v.copy() for k, v in self.arrays().items()})
+
+    def save(self, path) -> None:
+        """Write the tasks to an `.npz` file; `load` reads them back exactly."""
+        np.savez(path, task_class=np.array(type(self).__name__), **self.arrays())
+
+    @classmethod
+    def load(cls, path) -> "TaskBatch":
+        with np.load(path, allow_pickle=False) as data:
+            saved = str(data["task_class"]) if "task_class" in data else None
+            if saved != cls.__name__:
+                raise ValueError(f"{path} holds {saved or 'no task class'}, not {cls.__name__}")
+            names = [f.name for f in dataclasses.fields(cls)]
+            missing = [n for n in names if n not in data]
+            if missing:
+                raise ValueError(f"{path} lacks task field(s) {', '.join(missing)}")
+            return cls(**{n: data[n] for n in names})
+
+
+class LifetimeEnv(BatchedEnv):
+    """A BatchedEnv whose slots live through lifetimes of episodes on explicit tasks.
+
+    Subclasses set `Task`, implement `task_fields()` and the kernel calls `_install_tasks`
+    (meta-reset every slot from sampled or given tasks), `_sample_tasks` and `_step`.
+    """
+
+    Task: type = TaskBatch
+    #: steps per episode (None for envs whose episodes end by themselves)
+    episode_length: int = 1
+
+    def __init__(self, num_envs, seed, obs_shape, obs_dtype, rew_dtype, episodes_per_lifetime):
+        self.episodes_per_lifetime = check_positive_int("episodes_per_lifetime", episodes_per_lifetime)
+        super().__init__(num_envs, seed, obs_shape, obs_dtype, rew_dtype)
+        n = self.num_envs
+        self.episode = np.zeros(n, dtype=np.int64)       # episode index within the lifetime
+        self.elapsed = np.zeros(n, dtype=np.int64)       # steps taken in the current episode
+        self.trial_done = np.zeros(n, dtype=bool)
+        self._task = self._empty_tasks(n)
+        self._pinned = np.zeros(n, dtype=bool)
+        self._pinned_task = self._empty_tasks(n)
+        self.info = {"episode": self.episode, "trial_done": self.trial_done,
+                     "lifetime_done": self.trial_done}
+
+    # -- tasks ----------------------------------------------------------------------------------
+    def task_fields(self) -> dict:
+        """{field: (per-slot shape, dtype)} of this env's Task."""
+        raise NotImplementedError
+
+    def _empty_tasks(self, n: int) -> TaskBatch:
+        return self.Task(**{k: np.zeros((n, *shape), dtype=dt)
+                            for k, (shape, dt) in self.task_fields().items()})
+
+    def _check_task_values(self, tasks: TaskBatch) -> None:
+        """Raise ValueError if task values are outside what the env can simulate."""
+
+    def check_tasks(self, tasks, n: int) -> TaskBatch:
+        """`tasks` as a validated Task of `n` slots (one unbatched task is broadcast)."""
+        if not isinstance(tasks, self.Task):
+            raise TypeError(f"tasks must be a {self.Task.__name__}, got {type(tasks).__name__}")
+        out = {}
+        for k, (shape, dt) in self.task_fields().items():
+            a = np.asarray(getattr(tasks, k))
+            if a.shape == shape:
+                a = np.broadcast_to(a, (n, *shape))
+            if a.shape != (n, *shape):
+                raise ValueError(f"tasks.{k} must have shape {(n, *shape)} or {shape}, got {a.shape}")
+            kind = np.dtype(dt).kind
+            if kind in "iub" and a.dtype.kind not in "iub":
+                raise TypeError(f"tasks.{k} must have an integer/bool dtype, got {a.dtype}")
+            if kind == "f":
+                if a.dtype.kind not in "iuf":
+                    raise TypeError(f"tasks.{k} must be numeric, got {a.dtype}")
+                if not np.all(np.isfinite(a)):
+                    raise ValueError(f"tasks.{k} must be finite")
+            out[k] = np.ascontiguousarray(a, dtype=dt)
+        checked = self.Task(**out)
+        self._check_task_values(checked)
+        return checked
+
+    @property
+    def tasks(self) -> TaskBatch:
+        """The current task of every slot (a copy)."""
+        return self._task.copy()
+
+    def sample_tasks(self, n: int, seed: int = 0) -> TaskBatch:
+        """`n` tasks drawn as a fresh env with this `seed` draws them at reset (fixed eval sets)."""
+        from fastmeta.kernels.rng import stream_states
+        n = check_positive_int("n", n)
+        tasks = self._empty_tasks(n)
+        self._sample_tasks(tasks, stream_states(seed, n))
+        return tasks
+
+    def pin_tasks(self, tasks, slots=None) -> None:
+        """Slots in `slots` get `tasks` at every later lifetime instead of sampled ones.
+
+        The current lifetime is left alone; call `reset()` to start the pinned tasks now.
+        """
+        slots = self.check_slots(slots)
+        tasks = self.check_tasks(tasks, len(slots))
+        for k, v in tasks.arrays().items():
+            getattr(self._pinned_task, k)[slots] = v
+        self._pinned[slots] = True
+
+    def unpin_tasks(self, slots=None) -> None:
+        self._pinned[self.check_slots(slots)] = False
+
+    @property
+    def pinned(self) -> np.ndarray:
+        return self._pinned.copy()
+
+    # -- contract -------------------------------------------------------------------------------
+    def reset(self, seed: int | None = None, tasks=None):
+        """Meta-reset every slot: new task (given, pinned or sampled), then its first episode."""
+        if tasks is not None:
+            tasks = self.check_tasks(tasks, self.num_envs)
+        if seed is not None:
+            self.seed(seed)
+        if tasks is None:
+            self._install_tasks(self._pinned, self._pinned_task)
+        else:
+            self._install_tasks(np.ones(self.num_envs, dtype=bool), tasks)
+        self.episode[:] = 0
+        self.elapsed[:] = 0
+        self.trial_done[:] = False
+        self.rew[:] = 0
+        self.terminated[:] = False
+        self.truncated[:] = False
+        return self.obs, self.info
+
+    def step(self, actions):
+        actions = self._check_action_array(actions)
+        self._step(actions)
+        return self.obs, self.rew, self.terminated, self.truncated, self.info
+
+    def _check_action_array(self, actions) -> np.ndarray:
+        """Type and shape checks here; the range check is the kernel's first pass (`_bad_action`)."""
+        if not isinstance(actions, np.ndarray) or actions.dtype.kind not in "iu":
+            return self.check_actions(actions)
+        if actions.shape != (self.num_envs,):
+            raise ValueError(f"actions must have shape {(self.num_envs,)}, got {actions.shape}")
+        return actions
+
+    def _raise_bad_action(self, actions, bad: int) -> None:
+        check_int_array("actions", actions, (self.num_envs,), 0, int(self.single_action_space.n))
+        raise AssertionError(f"kernel rejected action {bad}")  # unreachable: both checks agree
+
+    # -- kernels, per env -----------------------------------------------------------------------
+    def _install_tasks(self, use_given: np.ndarray, given: TaskBatch) -> None:
+        raise NotImplementedError
+
+    def _sample_tasks(self, tasks: TaskBatch, rng_states: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _step(self, actions: np.ndarray) -> None:
+        raise NotImplementedError
