@@ -69,3 +69,4 @@ register(EnvSpec("map", f"{_GRID}.map_bus:MapBus", "fastmeta/MapBus-v0", ("MapBu
 register(EnvSpec("cooking", f"{_GRID}.cooking:Cooking", "fastmeta/Cooking-v0", ("Cooking",)))
 register(EnvSpec("FixedArmBandit", "fastmeta.envs.fixed_arm_bandit:FixedArmBandit", "fastmeta/FixedArmBandit-v0", ("MeanBandit",)))
 register(EnvSpec("GaussianBandit", "fastmeta.envs.gaussian_bandit:GaussianBandit", "fastmeta/GaussianBandit-v0"))
+register(EnvSpec("RayMaze", "fastmeta.envs.ray_maze:RayMaze", "fastmeta/RayMaze-v0", ("TinyWorld", "HardWorld")))
