@@ -34,6 +34,7 @@ def register(spec: EnvSpec) -> None:
         _ALIASES[alias.lower()] = spec.name
     if spec.gym_id:
         _ALIASES[spec.gym_id.lower()] = spec.name
+        _ALIASES[spec.gym_id.split("/", 1)[-1].lower()] = spec.name
 
 
 def resolve(name: str) -> EnvSpec:
@@ -69,4 +70,6 @@ register(EnvSpec("map", f"{_GRID}.map_bus:MapBus", "fastmeta/MapBus-v0", ("MapBu
 register(EnvSpec("cooking", f"{_GRID}.cooking:Cooking", "fastmeta/Cooking-v0", ("Cooking",)))
 register(EnvSpec("FixedArmBandit", "fastmeta.envs.fixed_arm_bandit:FixedArmBandit", "fastmeta/FixedArmBandit-v0", ("MeanBandit",)))
 register(EnvSpec("GaussianBandit", "fastmeta.envs.gaussian_bandit:GaussianBandit", "fastmeta/GaussianBandit-v0"))
+register(EnvSpec("DarkTreasureRoom", "fastmeta.envs.dark_treasure_room:DarkTreasureRoom", "fastmeta/DarkTreasureRoom-v0", ("TreasureRoom",)))
+register(EnvSpec("miniworld_sign", "fastmeta.envs.sign:Sign", "fastmeta/Sign-v0", ("Sign", "MiniWorldSign")))
 register(EnvSpec("RayMaze", "fastmeta.envs.ray_maze:RayMaze", "fastmeta/RayMaze-v0", ("TinyWorld", "HardWorld")))

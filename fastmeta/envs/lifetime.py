@@ -93,7 +93,6 @@ class LifetimeEnv(BatchedEnv):
         super().__init__(num_envs, seed, obs_shape, obs_dtype, rew_dtype)
         n = self.num_envs
         self.episode = np.zeros(n, dtype=np.int64)       # episode index within the lifetime
-        self.elapsed = np.zeros(n, dtype=np.int64)       # steps taken in the current episode
         self.trial_done = np.zeros(n, dtype=bool)
         self._task = self._empty_tasks(n)
         self._pinned = np.zeros(n, dtype=bool)
@@ -180,11 +179,11 @@ class LifetimeEnv(BatchedEnv):
         else:
             self._install_tasks(np.ones(self.num_envs, dtype=bool), tasks)
         self.episode[:] = 0
-        self.elapsed[:] = 0
         self.trial_done[:] = False
         self.rew[:] = 0
         self.terminated[:] = False
         self.truncated[:] = False
+        self._begin_lifetime()
         return self.obs, self.info
 
     def step(self, actions):
@@ -210,6 +209,9 @@ class LifetimeEnv(BatchedEnv):
 
     def _sample_tasks(self, tasks: TaskBatch, rng_states: np.ndarray) -> None:
         raise NotImplementedError
+
+    def _begin_lifetime(self) -> None:
+        """After a reset installed the tasks: put every slot at its task's initial state."""
 
     def _step(self, actions: np.ndarray) -> None:
         raise NotImplementedError

@@ -1,0 +1,132 @@
+"""Dark Treasure Room kernels (First-Explore's `BatchedDarkRoom`, spec first_explore.md §1.2).
+
+Collection is per cell: every uncollected treasure on the cell the agent enters pays at once, so
+the per-episode state is a bitmask of cells already emptied (`taken`, two uint64 words: rooms
+up to 11x11). `occ` marks cells that hold any treasure; the hot path tests one bit and only on
+a hit sums the treasures of that cell, in treasure order, in float32 as the original does.
+
+Draw order per slot when a task is sampled: k x-positions, k y-positions (each `randint(R)`),
+then k values `minval + (maxval - minval) * uniform` rounded to float32; a value that rounds up
+to `maxval` is replaced by the largest float32 below it, so values stay in [minval, maxval).
+"""
+import numpy as np
+from numba import njit
+
+from fastmeta.kernels.rng import randint, uniform
+
+# action -> (dx, dy): 0 stay, 1 y+1, 2 x+1, 3 y-1, 4 x-1
+DX = np.array([0, 0, 1, 0, -1], dtype=np.int32)
+DY = np.array([0, 1, 0, -1, 0], dtype=np.int32)
+
+
+@njit(inline="always", cache=True)
+def _sample(i, states, tx, ty, tv, room, minval, span, below_max):
+    k = tx.shape[1]
+    for j in range(k):
+        tx[i, j] = randint(states, i, room)
+    for j in range(k):
+        ty[i, j] = randint(states, i, room)
+    for j in range(k):
+        v = np.float32(minval + span * uniform(states, i))
+        if v > below_max:
+            v = below_max
+        tv[i, j] = v
+
+
+@njit(inline="always", cache=True)
+def _occupancy(i, tx, ty, room, occ):
+    lo = np.uint64(0)
+    hi = np.uint64(0)
+    for j in range(tx.shape[1]):
+        c = np.uint64(tx[i, j] * room + ty[i, j])
+        if c < np.uint64(64):
+            lo |= np.uint64(1) << c
+        else:
+            hi |= np.uint64(1) << (c - np.uint64(64))
+    occ[i, 0] = lo
+    occ[i, 1] = hi
+
+
+@njit(cache=True)
+def sample_tasks(tx, ty, tv, states, room, minval, span, below_max):
+    for i in range(tx.shape[0]):
+        _sample(i, states, tx, ty, tv, room, minval, span, below_max)
+
+
+@njit(cache=True)
+def install_tasks(use_given, gx, gy, gv, tx, ty, tv, occ, states, room, minval, span, below_max):
+    """Meta-reset the tasks: slot i takes the given task where use_given[i], else samples one."""
+    for i in range(tx.shape[0]):
+        if use_given[i]:
+            tx[i, :] = gx[i, :]
+            ty[i, :] = gy[i, :]
+            tv[i, :] = gv[i, :]
+        else:
+            _sample(i, states, tx, ty, tv, room, minval, span, below_max)
+        _occupancy(i, tx, ty, room, occ)
+
+
+@njit(cache=True)
+def begin_episode(obs, ep_return, taken, start):
+    """Every slot back at its task's initial state: agent at `start`, no treasure collected."""
+    for i in range(obs.shape[0]):
+        obs[i, 0] = start
+        obs[i, 1] = start
+        ep_return[i] = 0
+        taken[i, 0] = 0
+        taken[i, 1] = 0
+
+
+@njit(cache=True)
+def end_episode(obs, final_obs, truncated, ep_return, taken, start):
+    """The step limit was reached in every slot: keep the last observation, restart the episode."""
+    for i in range(obs.shape[0]):
+        final_obs[i, 0] = obs[i, 0]
+        final_obs[i, 1] = obs[i, 1]
+        truncated[i] = True
+    begin_episode(obs, ep_return, taken, start)
+
+
+@njit(cache=True)
+def first_bad_action(actions, num_actions):
+    """-1 if every action is in [0, num_actions), else the first slot that is not (a branch-free
+    pass first, so the common case costs one vectorised scan)."""
+    bad = False
+    for i in range(actions.shape[0]):
+        bad |= (actions[i] < 0) | (actions[i] >= num_actions)
+    if bad:
+        for i in range(actions.shape[0]):
+            if actions[i] < 0 or actions[i] >= num_actions:
+                return i
+    return -1
+
+
+@njit(cache=True)
+def step(actions, obs, rew, ep_return, tx, ty, tv, occ, taken, room, running_return):
+    """Move, then collect. `rew` gets the per-step reward, or the running episode return when
+    `running_return`. Returns -1, or the first slot with an out-of-range action (nothing changed).
+    Done flags are the caller's: they only change at the shared episode boundary."""
+    bad = first_bad_action(actions, 5)
+    if bad >= 0:
+        return bad
+    top = room - 1
+    for i in range(obs.shape[0]):
+        a = actions[i]
+        x = min(max(obs[i, 0] + DX[a], 0), top)
+        y = min(max(obs[i, 1] + DY[a], 0), top)
+        obs[i, 0] = x
+        obs[i, 1] = y
+        c = x * room + y
+        w = c >> 6
+        bit = np.uint64(1) << np.uint64(c & 63)
+        gained = np.float32(0.0)
+        if occ[i, w] & ~taken[i, w] & bit:
+            for j in range(tx.shape[1]):
+                if tx[i, j] == x and ty[i, j] == y:
+                    gained += tv[i, j]
+            taken[i, w] |= bit
+            ep_return[i] += gained
+        rew[i] = gained
+        if running_return:
+            rew[i] = ep_return[i]
+    return -1
