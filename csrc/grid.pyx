@@ -8,12 +8,15 @@
   * `GridCore`: one env for the DREAM drop-in API, where a Python call per step must be cheap.
 """
 from cython.parallel cimport prange
-from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint64_t
+from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint64_t
 cimport numpy as cnp
 import numpy as np
 from splitmix cimport randint
 
 cnp.import_array()
+
+ctypedef int16_t state_t
+STATE_DTYPE = np.int16
 
 # Env kinds.
 DEF BUS = 0
@@ -37,7 +40,13 @@ DEF NUM_ACTIONS = 9
 DEF NONE_ITEM = 4  # "nothing held / empty bowl slot"
 DEF MAX_STEPS = 20
 
-# Per-slot state columns (int32).
+# Moves of the 9 actions (left, up, right, down; the rest stay).
+cdef int MOVE_X[9]
+cdef int MOVE_Y[9]
+MOVE_X[:] = [-1, 0, 1, 0, 0, 0, 0, 0, 0]
+MOVE_Y[:] = [0, 1, 0, -1, 0, 0, 0, 0, 0]
+
+# Per-slot state columns (int16: 32 bytes a slot).
 DEF S_X = 0
 DEF S_Y = 1
 DEF S_STEPS = 2
@@ -71,11 +80,11 @@ cdef struct Layout:
     const int8_t* cell_arg    # [task, x, y] -> bus destination x*h+y, or drawer ingredient
 
 
-cdef inline int8_t obj_at(const Layout* L, int32_t* s) noexcept nogil:
+cdef inline int8_t obj_at(const Layout* L, state_t* s) noexcept nogil:
     return L.cell_kind[(s[S_TASK] * L.w + s[S_X]) * L.h + s[S_Y]]
 
 
-cdef inline void reset_episode(const Layout* L, int32_t* s) noexcept nogil:
+cdef inline void reset_episode(const Layout* L, state_t* s) noexcept nogil:
     s[S_X] = L.start_x
     s[S_Y] = L.start_y
     s[S_STEPS] = 0
@@ -86,48 +95,41 @@ cdef inline void reset_episode(const Layout* L, int32_t* s) noexcept nogil:
     s[S_STAGE] = 0
 
 
-cdef inline double grid_step(const Layout* L, int32_t* s, int64_t a, bint* complete) noexcept nogil:
+cdef inline double grid_step(const Layout* L, state_t* s, int64_t a, bint* complete) noexcept nogil:
     """One env step then the instruction reward (post-step state). Returns the float64 reward."""
     cdef int cell = (s[S_TASK] * L.w + s[S_X]) * L.h + s[S_Y]
     cdef int8_t obj = L.cell_kind[cell]      # looked up before anything moves
     cdef int8_t arg = L.cell_arg[cell]
-    cdef int j
+    cdef int j, x, y
     cdef double r
     cdef int32_t inv, i0, i1
     s[S_STEPS] += 1
-    if a == A_LEFT:
-        s[S_X] -= 1
-    elif a == A_UP:
-        s[S_Y] += 1
-    elif a == A_RIGHT:
-        s[S_X] += 1
-    elif a == A_DOWN:
-        s[S_Y] -= 1
-    elif a == A_RIDE:
-        if obj == OBJ_BUS:
-            s[S_X] = arg // L.h
-            s[S_Y] = arg % L.h
-    elif a == A_PICKUP:
-        if obj == OBJ_DRAWER:
-            s[S_INV] = arg
-        elif obj != EMPTY:
+    # moves through a table: random actions make a 9-way branch unpredictable
+    x = s[S_X] + MOVE_X[a]
+    y = s[S_Y] + MOVE_Y[a]
+    if a >= A_RIDE:
+        if a == A_RIDE:
+            if obj == OBJ_BUS:
+                x = arg // L.h
+                y = arg % L.h
+        elif a == A_PICKUP:
+            if obj == OBJ_DRAWER:
+                s[S_INV] = arg
+            elif obj != EMPTY:
+                s[S_INV] = NONE_ITEM
+        elif a == A_DROP:
+            if obj == OBJ_BOWL and s[S_INV] != NONE_ITEM:
+                for j in range(3):
+                    if s[S_BOWL + j] == NONE_ITEM:
+                        s[S_BOWL + j] = s[S_INV]
+                        break
             s[S_INV] = NONE_ITEM
-    elif a == A_DROP:
-        if obj == OBJ_BOWL and s[S_INV] != NONE_ITEM:
-            for j in range(3):
-                if s[S_BOWL + j] == NONE_ITEM:
-                    s[S_BOWL + j] = s[S_INV]
-                    break
-        s[S_INV] = NONE_ITEM
-    if a != A_END:  # end_episode returns before clamping
-        if s[S_X] > L.w - 1:
-            s[S_X] = L.w - 1
-        elif s[S_X] < 0:
-            s[S_X] = 0
-        if s[S_Y] > L.h - 1:
-            s[S_Y] = L.h - 1
-        elif s[S_Y] < 0:
-            s[S_Y] = 0
+    # The original skips clamping after end_episode; positions are always in range by then,
+    # so clamping every step is the same and keeps this branch-free.
+    x = 0 if x < 0 else (L.w - 1 if x > L.w - 1 else x)
+    y = 0 if y < 0 else (L.h - 1 if y > L.h - 1 else y)
+    s[S_X] = x
+    s[S_Y] = y
 
     complete[0] = False
     i0 = s[S_I0]
@@ -173,7 +175,7 @@ cdef inline double grid_step(const Layout* L, int32_t* s, int64_t a, bint* compl
     return r
 
 
-cdef inline void write_obs(const Layout* L, int32_t* s, int64_t* o) noexcept nogil:
+cdef inline void write_obs(const Layout* L, state_t* s, int64_t* o) noexcept nogil:
     o[0] = s[S_X]
     o[1] = s[S_Y]
     o[2] = obj_at(L, s)
@@ -186,7 +188,7 @@ cdef inline void write_obs(const Layout* L, int32_t* s, int64_t* o) noexcept nog
         o[6] = s[S_BOWL + 2]
 
 
-cdef inline void draw_instruction(const Layout* L, int32_t* s, uint64_t* rng, Py_ssize_t i) noexcept nogil:
+cdef inline void draw_instruction(const Layout* L, state_t* s, uint64_t* rng, Py_ssize_t i) noexcept nogil:
     cdef int64_t g, t
     if L.kind != COOKING:
         g = randint(rng, i, 4)
@@ -201,8 +203,7 @@ cdef inline void draw_instruction(const Layout* L, int32_t* s, uint64_t* rng, Py
 
 cdef struct Batch:
     Layout L
-    const int64_t* actions
-    int32_t* state
+    state_t* state
     int64_t* obs
     int64_t* final_obs
     int64_t* instr
@@ -221,33 +222,29 @@ cdef struct Batch:
     bint fixed
 
 
-cdef inline void begin_episode(Batch* B, Py_ssize_t i, int32_t* s) noexcept nogil:
+cdef inline void begin_episode(Batch* B, Py_ssize_t i, state_t* s) noexcept nogil:
     reset_episode(&B.L, s)
     if s[S_PLAN]:
         s[S_I0] = B.plan[(i * B.episodes + s[S_EP]) * 2]
         s[S_I1] = B.plan[(i * B.episodes + s[S_EP]) * 2 + 1]
     elif not (B.fixed and s[S_EP] > 0):
         draw_instruction(&B.L, s, B.rng, i)
-
-
-cdef inline void begin_trial(Batch* B, Py_ssize_t i, int32_t* s) noexcept nogil:
-    if not s[S_PINNED]:
-        s[S_TASK] = <int32_t>B.split[randint(B.rng, i, <uint64_t>B.split_len)]
-    s[S_EP] = 0
-    begin_episode(B, i, s)
-
-
-cdef inline void publish(Batch* B, Py_ssize_t i, int32_t* s) noexcept nogil:
-    write_obs(&B.L, s, B.obs + i * B.obs_dim)
+    # what changes only between episodes is published here, not on every step
     B.instr[2 * i] = s[S_I0]
     B.instr[2 * i + 1] = s[S_I1]
     B.episode[i] = s[S_EP]
     B.tasks[i] = s[S_TASK]
 
 
-cdef inline void slot_step(Batch* B, Py_ssize_t i) noexcept nogil:
-    cdef int32_t* s = B.state + i * NUM_FIELDS
-    cdef int64_t a = B.actions[i]
+cdef inline void begin_trial(Batch* B, Py_ssize_t i, state_t* s) noexcept nogil:
+    if not s[S_PINNED]:
+        s[S_TASK] = <state_t>B.split[randint(B.rng, i, <uint64_t>B.split_len)]
+    s[S_EP] = 0
+    begin_episode(B, i, s)
+
+
+cdef inline void slot_step(Batch* B, Py_ssize_t i, int64_t a) noexcept nogil:
+    cdef state_t* s = B.state + i * NUM_FIELDS
     cdef bint complete
     cdef bint term, trunc
     B.rew[i] = grid_step(&B.L, s, a, &complete)
@@ -265,7 +262,7 @@ cdef inline void slot_step(Batch* B, Py_ssize_t i) noexcept nogil:
             begin_trial(B, i, s)
         else:
             begin_episode(B, i, s)
-    publish(B, i, s)
+    write_obs(&B.L, s, B.obs + i * B.obs_dim)
 
 
 cdef Layout make_layout(int kind, int w, int h, int sx, int sy,
@@ -294,7 +291,7 @@ cdef class BatchKernel:
         cdef int64_t[:, ::1] final_obs = env.final_obs
         cdef int64_t[:, ::1] instr = env.instructions
         cdef int32_t[:, :, ::1] plan = env._plan
-        cdef int32_t[:, ::1] state = env._state
+        cdef state_t[:, ::1] state = env._state
         cdef double[::1] rew = env.rew
         cdef uint8_t[::1] term = env.terminated.view(np.uint8)
         cdef uint8_t[::1] trunc = env.truncated.view(np.uint8)
@@ -336,14 +333,27 @@ cdef class BatchKernel:
         for i in range(n):
             if a[i] < 0 or a[i] >= NUM_ACTIONS:
                 return i
-        self.B.actions = a
         if num_threads > 1 and n >= 4096:
             for i in prange(n, nogil=True, num_threads=num_threads, schedule="static"):
-                slot_step(&self.B, i)
+                slot_step(&self.B, i, a[i])
         else:
             with nogil:
                 for i in range(n):
-                    slot_step(&self.B, i)
+                    slot_step(&self.B, i, a[i])
+        return -1
+
+    def step_ids(self, const int64_t[::1] actions, const int64_t[::1] ids):
+        """Step only slots `ids` (actions[k] for slot ids[k]); other slots' buffers are untouched.
+
+        Returns -1, or the position k of the first out-of-range action or slot id (nothing changed).
+        """
+        cdef Py_ssize_t k, m = ids.shape[0]
+        for k in range(m):
+            if actions[k] < 0 or actions[k] >= NUM_ACTIONS or ids[k] < 0 or ids[k] >= self.n:
+                return k
+        with nogil:
+            for k in range(m):
+                slot_step(&self.B, ids[k], actions[k])
         return -1
 
     def reset_slots(self, const int64_t[::1] slots):
@@ -352,13 +362,13 @@ cdef class BatchKernel:
         for k in range(slots.shape[0]):
             i = slots[k]
             begin_trial(&self.B, i, self.B.state + i * NUM_FIELDS)
-            publish(&self.B, i, self.B.state + i * NUM_FIELDS)
+            write_obs(&self.B.L, self.B.state + i * NUM_FIELDS, self.B.obs + i * self.B.obs_dim)
 
 
 cdef class GridCore:
     """One grid env for the DREAM drop-in: the same `grid_step`, with Python-cheap calls."""
     cdef Layout L
-    cdef int32_t s[NUM_FIELDS]
+    cdef state_t s[NUM_FIELDS]
     cdef readonly int obs_dim
     cdef object _keep  # the numpy tables the Layout points into
 

@@ -100,7 +100,7 @@ class GridEnv(BatchedEnv):
         self.num_threads = int(num_threads)
         self._split = np.ascontiguousarray(self.train_ids() if split == "train" else self.test_ids())
         self._cell_kind, self._cell_arg = self.tables()
-        self._state = np.zeros((n, _grid.STATE_FIELDS), dtype=np.int32)
+        self._state = np.zeros((n, _grid.STATE_FIELDS), dtype=_grid.STATE_DTYPE)
         self._plan = np.zeros((n, self.episodes_per_trial, 2), dtype=np.int32)
         self.instructions = np.zeros((n, 2), dtype=np.int64)
         self._trial_done = np.zeros(n, dtype=bool)
@@ -180,6 +180,25 @@ class GridEnv(BatchedEnv):
         if bad >= 0:
             raise ValueError(f"actions[{bad}] = {actions[bad]} is out of range [0, {NUM_ACTIONS - 1}]")
         return self.obs, self.rew, self.terminated, self.truncated, self.info
+
+    def step_ids(self, actions, ids):
+        """Step only the slots `ids` (envpool-style partial stepping); other slots keep their
+        buffers as they were."""
+        if self._needs_reset:
+            raise RuntimeError("call reset() before step_ids()")
+        ids = np.ascontiguousarray(check_int_array("env_id", np.asarray(ids), np.shape(ids), 0,
+                                                   self.num_envs), dtype=np.int64)
+        if len(np.unique(ids)) != len(ids):
+            raise ValueError("env_id holds a slot twice")
+        actions = np.ascontiguousarray(
+            check_int_array("actions", np.asarray(actions), ids.shape, 0, NUM_ACTIONS), dtype=np.int64)
+        bad = self._kernel.step_ids(actions, ids)
+        assert bad < 0  # validated above
+        return self.obs, self.rew, self.terminated, self.truncated, self.info
+
+    def check_actions_for(self, actions) -> None:
+        """Raise if `actions` holds an out-of-range action (for views that step subsets)."""
+        check_int_array("actions", np.asarray(actions), np.shape(actions), 0, NUM_ACTIONS)
 
     def _as_actions(self, actions) -> np.ndarray:
         """The kernel reads int64; other integer dtypes are copied into a preallocated buffer."""

@@ -1,0 +1,1 @@
+"""fastmeta's throughput benchmark suite (pytest-benchmark); `python -m bench` runs it."""

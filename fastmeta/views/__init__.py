@@ -1,0 +1,1 @@
+"""Views over native envs: Gymnasium (vector and single), envpool's calling convention."""
