@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sets up ./.venv and runs fastmeta's main job with defaults: the quick throughput benchmark of
+# every env against its plain-Python reference, printed as a table (report in bench/reports/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup_env.sh dev,train
+exec .venv/bin/python -m bench --quick "$@"
