@@ -1,9 +1,9 @@
 """Batched first-person and top-down frames of the sign world on one headless GL context.
 
-All views of a batch are drawn in one pass into one multisampled atlas: each draw call is
-instanced over the views, a vertex shader places every instance in its own 80x60 tile (clip
-distances cut it to the tile, so the pixels are those of a separate 80x60 target), the atlas is
-resolved like the original's RGBA32F -> RGBA8 blit, and read back once. Lighting reproduces the
+All views of a batch are drawn in one pass: each draw call is instanced over the views and the
+vertex shader sends every instance to its own layer of a multisampled 80x60 array target
+(layers.py), so each frame is bit-identical to a lone render of that view. The layers are
+resolved like the original's RGBA32F -> RGBA8 blit into one atlas, read back once. Lighting reproduces the
 engine's fixed-function look (sign.md §7): a directional light along (1, 3.5, 1), per-vertex
 factor 0.65 + 0.7 max(0, n.L) clamped, key normals left 1/0.3 too long, texel modulation with
 trilinear mipmaps.
@@ -17,6 +17,7 @@ import numpy as np
 from fastmeta.kernels.sign_physics import OBJ_POS
 from fastmeta.render import assets
 from fastmeta.render.egl import create_context
+from fastmeta.render.layers import LayeredTarget
 from fastmeta.render.sign_scene import (FLOATS_PER_VERTEX, box_vertices, key_vertices,
                                         static_vertices)
 
@@ -32,11 +33,10 @@ MAX_VIEWS_PER_PASS = 256
 
 _VERTEX = """
 #version 330
+#extension GL_ARB_shader_viewport_layer_array : require
 uniform sampler2D views;      // per view: (x, z, theta, sign), box yaws, key yaws
 uniform int mode;             // 0 world, 1 boxes, 2 keys, 3 agent marker (top view)
 uniform int top;              // 0 first person, 1 top-down
-uniform int cols;
-uniform int rows;
 uniform mat4 proj;
 uniform mat4 top_proj;
 uniform vec2 obj_pos[6];
@@ -51,7 +51,7 @@ in float in_sign;
 out vec3 v_color;
 out vec2 v_uv;
 flat out int v_tex;
-out float gl_ClipDistance[4];
+out float gl_ClipDistance[1];
 
 vec3 yawed(vec3 p, float phi) {
     float c = cos(phi), s = sin(phi);
@@ -92,16 +92,10 @@ void main() {
         vec3 side = vec3(sin(cam.z), 0.0, cos(cam.z));
         clip = proj * vec4(dot(side, rel), rel.y, -dot(fwd, rel), 1.0);
     }
-    // Cut the view to its tile, then move the tile into place in the atlas.
+    // Only the sign whose text this view shows is kept: the other two are clipped away.
     bool hidden = in_sign > -0.5 && abs(in_sign - cam.w) > 0.5;
-    gl_ClipDistance[0] = hidden ? -1.0 : clip.w + clip.x;
-    gl_ClipDistance[1] = hidden ? -1.0 : clip.w - clip.x;
-    gl_ClipDistance[2] = hidden ? -1.0 : clip.w + clip.y;
-    gl_ClipDistance[3] = hidden ? -1.0 : clip.w - clip.y;
-    int tc = view % cols;
-    int tr = view / cols;
-    clip.x = clip.x / float(cols) + clip.w * (-1.0 + float(2 * tc + 1) / float(cols));
-    clip.y = clip.y / float(rows) + clip.w * (-1.0 + float(2 * tr + 1) / float(rows));
+    gl_ClipDistance[0] = hidden ? -1.0 : 1.0;
+    gl_Layer = view;
     gl_Position = clip;
 }
 """
@@ -164,35 +158,6 @@ def _check_samples(samples) -> int:
     if not 1 <= samples <= 16:
         raise ValueError(f"samples must be in [1, 16] (1 = no MSAA), got {samples}")
     return int(samples)
-
-
-class _Target:
-    """One atlas of tiles: multisampled draw target, resolve target, readback buffer."""
-
-    def __init__(self, ctx, tile_w, tile_h, capacity, samples):
-        self.tile_w, self.tile_h = tile_w, tile_h
-        self.cols = max(1, min(capacity, int(math.ceil(math.sqrt(capacity * tile_h / tile_w)))))
-        self.rows = int(math.ceil(capacity / self.cols))
-        self.capacity = self.cols * self.rows
-        size = (self.cols * tile_w, self.rows * tile_h)
-        self.width = size[0]
-        if samples > 1:
-            self.draw = ctx.framebuffer(
-                ctx.renderbuffer(size, 4, samples=samples, dtype="f4"),
-                ctx.depth_renderbuffer(size, samples=samples))
-            self.resolve = ctx.framebuffer(ctx.renderbuffer(size, 4, dtype="f1"))
-        else:
-            self.draw = ctx.framebuffer(ctx.renderbuffer(size, 4, dtype="f1"),
-                                        ctx.depth_renderbuffer(size))
-            self.resolve = self.draw
-        self.pixels = np.empty(size[0] * size[1] * 3, dtype=np.uint8)
-
-    def release(self):
-        for fbo in {self.draw, self.resolve}:
-            for att in (*fbo.color_attachments, fbo.depth_attachment):
-                if att is not None:
-                    att.release()
-            fbo.release()
 
 
 class SignRenderer:
@@ -266,15 +231,18 @@ class SignRenderer:
         self._view_tex.filter = (ctx.NEAREST, ctx.NEAREST)
         self._view_tex.use(0)
 
-    def _target(self, top: bool, count: int) -> _Target:
-        capacity = min(self.max_views, max(1, count))
-        key = (top, capacity)
-        tgt = self._targets.get(key)
-        if tgt is None:
+    def _target(self, top: bool, count: int) -> LayeredTarget:
+        # Sized to the largest batch seen so far (up to max_views), so a steady batch size
+        # allocates once.
+        need = min(self.max_views, max(1, count))
+        tgt = self._targets.get(top)
+        if tgt is None or tgt.layers < need:
+            if tgt is not None:
+                tgt.release()
             tile = (TOP_WIDTH, TOP_HEIGHT) if top else (WIDTH, HEIGHT)
             # Top-down views are for videos: single-sampled is plenty and cheap.
-            tgt = _Target(self.ctx, *tile, capacity, 1 if top else self.samples)
-            self._targets[key] = tgt
+            tgt = LayeredTarget(self.ctx, *tile, need, 1 if top else self.samples)
+            self._targets[top] = tgt
         return tgt
 
     # -- drawing ----------------------------------------------------------------------------
@@ -289,11 +257,10 @@ class SignRenderer:
             return out
         with self.ctx:
             self.ctx.enable_only(self.ctx.DEPTH_TEST | self.ctx.CULL_FACE)
-            for k in range(4):
-                self.ctx.enable_direct(0x3000 + k)  # GL_CLIP_DISTANCE0..3
+            self.ctx.enable_direct(0x3000)  # GL_CLIP_DISTANCE0
             tgt = self._target(top, m_total)
-            for start in range(0, m_total, tgt.capacity):
-                m = min(tgt.capacity, m_total - start)
+            for start in range(0, m_total, tgt.layers):
+                m = min(tgt.layers, m_total - start)
                 sl = slice(start, start + m)
                 self._draw(tgt, pos[sl], theta[sl], yaw[sl], sign[sl], m, top)
                 self._read(tgt, m, out[sl])
@@ -309,11 +276,8 @@ class SignRenderer:
         v[:, 2, :3] = yaw[:, 3:]
         self._view_tex.write(v.tobytes(), viewport=(0, 0, 3, m))
         prog = self.prog
-        prog["cols"].value = tgt.cols
-        prog["rows"].value = tgt.rows
         prog["top"].value = int(top)
-        tgt.draw.use()
-        tgt.draw.clear(*SKY, 1.0, depth=1.0)
+        tgt.begin(SKY)
         for mode, vao, per in ((0, self._world, 1), (1, self._boxes, 3), (2, self._keys, 3)):
             prog["mode"].value = mode
             vao.render(instances=m * per)
@@ -322,22 +286,16 @@ class SignRenderer:
             self._marker.render(instances=m)
 
     def _read(self, tgt, m, out):
-        tw, th = tgt.tile_w, tgt.tile_h
-        rows = -(-m // tgt.cols)
-        if tgt.resolve is not tgt.draw:
-            self.ctx.copy_framebuffer(tgt.resolve, tgt.draw)
-        n = rows * th * tgt.width * 3
-        tgt.resolve.read_into(tgt.pixels[:n], viewport=(0, 0, tgt.width, rows * th),
-                              components=3, alignment=1)
+        tiles = tgt.read(m)
         # GL rows run bottom-up: flip each tile so row 0 is the top of the image.
-        tiles = tgt.pixels[:n].reshape(rows, th, tgt.cols, tw, 3)[:, ::-1].transpose(0, 2, 1, 3, 4)
-        full = m // tgt.cols
+        tiles = tiles[:, ::-1].transpose(0, 2, 1, 3, 4)
+        cols, th, tw = tgt.cols, tgt.height, tgt.width
+        full = m // cols
         if full:
-            np.copyto(out[:full * tgt.cols].reshape((full, tgt.cols, th, tw, 3), copy=False),
-                      tiles[:full])
-        rest = m - full * tgt.cols
+            np.copyto(out[:full * cols].reshape((full, cols, th, tw, 3), copy=False), tiles[:full])
+        rest = m - full * cols
         if rest:
-            np.copyto(out[full * tgt.cols:m], tiles[full, :rest])
+            np.copyto(out[full * cols:m], tiles[full, :rest])
 
     def render_one(self, x, z, theta, yaw=(0.0,) * 6, sign=0, top=False) -> np.ndarray:
         """One (H, W, 3) frame for a single pose (convenience for tests and tools)."""

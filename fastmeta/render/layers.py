@@ -1,0 +1,150 @@
+"""A layered multisampled render target: one 2D layer per view, resolved into one readback atlas.
+
+Drawing every view into its own layer (the vertex shader picks the layer) keeps each view at the
+origin of an image of its own size, so its pixels are bit-identical to a lone render of that
+view, whatever the batch size or the view's place in the batch. moderngl has no multisample array
+textures, so the few calls it lacks go straight to libGL (glvnd dispatches them to the current
+context, the moderngl one).
+"""
+from __future__ import annotations
+
+import ctypes
+from ctypes.util import find_library
+
+import numpy as np
+
+GL_TEXTURE_2D_ARRAY = 0x8C1A
+GL_TEXTURE_2D_MULTISAMPLE_ARRAY = 0x9102
+GL_RGBA32F = 0x8814
+GL_RGBA8 = 0x8058
+GL_RGBA = 0x1908
+GL_FLOAT = 0x1406
+GL_UNSIGNED_BYTE = 0x1401
+GL_DEPTH_COMPONENT24 = 0x81A6
+GL_DEPTH_COMPONENT = 0x1902
+GL_FRAMEBUFFER = 0x8D40
+GL_READ_FRAMEBUFFER = 0x8CA8
+GL_DRAW_FRAMEBUFFER = 0x8CA9
+GL_COLOR_ATTACHMENT0 = 0x8CE0
+GL_DEPTH_ATTACHMENT = 0x8D00
+GL_FRAMEBUFFER_COMPLETE = 0x8CD5
+GL_COLOR_BUFFER_BIT = 0x4000
+GL_DEPTH_BUFFER_BIT = 0x100
+GL_NEAREST = 0x2600
+GL_LINEAR = 0x2601
+GL_TEXTURE_MIN_FILTER = 0x2801
+GL_TEXTURE_MAG_FILTER = 0x2800
+GL_TEXTURE0 = 0x84C0
+SCRATCH_UNIT = 15  # texture unit used while creating targets, so no sampler binding is disturbed
+
+_gl = None
+
+
+def _lib():
+    global _gl
+    if _gl is None:
+        _gl = ctypes.CDLL(find_library("GL") or "libGL.so.1")
+        u, i, f = ctypes.c_uint, ctypes.c_int, ctypes.c_float
+        sigs = {
+            "glGenTextures": (i, ctypes.POINTER(u)), "glDeleteTextures": (i, ctypes.POINTER(u)),
+            "glGenFramebuffers": (i, ctypes.POINTER(u)),
+            "glDeleteFramebuffers": (i, ctypes.POINTER(u)),
+            "glBindTexture": (u, u), "glActiveTexture": (u,), "glBindFramebuffer": (u, u),
+            "glTexImage3DMultisample": (u, i, u, i, i, i, ctypes.c_ubyte),
+            "glTexImage3D": (u, i, i, i, i, i, i, u, u, ctypes.c_void_p),
+            "glTexParameteri": (u, u, i),
+            "glFramebufferTexture": (u, u, u, i), "glFramebufferTextureLayer": (u, u, u, i, i),
+            "glCheckFramebufferStatus": (u,), "glBlitFramebuffer": (i,) * 8 + (u, u),
+            "glViewport": (i, i, i, i), "glClearColor": (f, f, f, f), "glClearDepth": (ctypes.c_double,),
+            "glClear": (u,), "glDrawBuffer": (u,), "glReadBuffer": (u,),
+        }
+        for name, args in sigs.items():
+            fn = getattr(_gl, name)
+            fn.argtypes = args
+            fn.restype = u if name == "glCheckFramebufferStatus" else None
+    return _gl
+
+
+def _gen(fn, n=1):
+    ids = (ctypes.c_uint * n)()
+    fn(n, ids)
+    return list(ids)
+
+
+class LayeredTarget:
+    """`layers` views of `width` x `height`, drawn with `samples` MSAA (1 = none) and resolved
+    into an RGBA8 atlas of `cols` x `rows` tiles that is read back in one call."""
+
+    def __init__(self, ctx, width: int, height: int, layers: int, samples: int):
+        gl = _lib()
+        self.ctx, self.width, self.height, self.layers = ctx, width, height, layers
+        self.cols = max(1, min(layers, int(np.ceil(np.sqrt(layers * height / width)))))
+        self.rows = -(-layers // self.cols)
+        gl.glActiveTexture(GL_TEXTURE0 + SCRATCH_UNIT)
+        self._tex = _gen(gl.glGenTextures, 2)
+        colour, depth = self._tex
+        if samples > 1:
+            target = GL_TEXTURE_2D_MULTISAMPLE_ARRAY
+            gl.glBindTexture(target, colour)
+            gl.glTexImage3DMultisample(target, samples, GL_RGBA32F, width, height, layers, 1)
+            gl.glBindTexture(target, depth)
+            gl.glTexImage3DMultisample(target, samples, GL_DEPTH_COMPONENT24, width, height,
+                                       layers, 1)
+        else:
+            # Without MSAA the engine draws straight into an 8-bit target (sign.md §7.1, §7.6).
+            target = GL_TEXTURE_2D_ARRAY
+            for tex, fmt, base, typ in ((colour, GL_RGBA8, GL_RGBA, GL_UNSIGNED_BYTE),
+                                        (depth, GL_DEPTH_COMPONENT24, GL_DEPTH_COMPONENT, GL_FLOAT)):
+                gl.glBindTexture(target, tex)
+                gl.glTexImage3D(target, 0, fmt, width, height, layers, 0, base, typ, None)
+                gl.glTexParameteri(target, GL_TEXTURE_MIN_FILTER, GL_NEAREST)
+                gl.glTexParameteri(target, GL_TEXTURE_MAG_FILTER, GL_NEAREST)
+        gl.glBindTexture(target, 0)
+        self._draw_fbo, self._read_fbo = _gen(gl.glGenFramebuffers, 2)
+        gl.glBindFramebuffer(GL_FRAMEBUFFER, self._draw_fbo)
+        gl.glFramebufferTexture(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, colour, 0)
+        gl.glFramebufferTexture(GL_FRAMEBUFFER, GL_DEPTH_ATTACHMENT, depth, 0)
+        status = gl.glCheckFramebufferStatus(GL_FRAMEBUFFER)
+        gl.glBindFramebuffer(GL_FRAMEBUFFER, 0)
+        if status != GL_FRAMEBUFFER_COMPLETE:
+            self.release()
+            raise RuntimeError(f"layered framebuffer incomplete (status 0x{status:x})")
+        atlas_size = (self.cols * width, self.rows * height)
+        self.atlas = ctx.framebuffer(ctx.renderbuffer(atlas_size, 4, dtype="f1"))
+        self.atlas_width = atlas_size[0]
+        self.pixels = np.empty(atlas_size[0] * atlas_size[1] * 3, dtype=np.uint8)
+
+    def begin(self, clear_rgb) -> None:
+        """Bind the layered target for drawing and clear every layer."""
+        gl = _lib()
+        gl.glBindFramebuffer(GL_FRAMEBUFFER, self._draw_fbo)
+        gl.glViewport(0, 0, self.width, self.height)
+        gl.glClearColor(*clear_rgb, 1.0)
+        gl.glClearDepth(1.0)
+        gl.glClear(GL_COLOR_BUFFER_BIT | GL_DEPTH_BUFFER_BIT)
+
+    def read(self, m: int) -> np.ndarray:
+        """Resolve layers 0..m-1 into the atlas, read it back once; (rows, h, cols, w, 3) bottom-up."""
+        gl = _lib()
+        w, h, cols = self.width, self.height, self.cols
+        gl.glBindFramebuffer(GL_READ_FRAMEBUFFER, self._read_fbo)
+        gl.glBindFramebuffer(GL_DRAW_FRAMEBUFFER, self.atlas.glo)
+        for k in range(m):
+            gl.glFramebufferTextureLayer(GL_READ_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, self._tex[0], 0, k)
+            x, y = (k % cols) * w, (k // cols) * h
+            gl.glBlitFramebuffer(0, 0, w, h, x, y, x + w, y + h, GL_COLOR_BUFFER_BIT, GL_NEAREST)
+        gl.glBindFramebuffer(GL_FRAMEBUFFER, 0)
+        rows = -(-m // cols)
+        n = rows * h * self.atlas_width * 3
+        self.atlas.read_into(self.pixels[:n], viewport=(0, 0, self.atlas_width, rows * h),
+                             components=3, alignment=1)
+        return self.pixels[:n].reshape(rows, h, cols, w, 3)
+
+    def release(self) -> None:
+        gl = _lib()
+        fbos = (ctypes.c_uint * 2)(self._draw_fbo, self._read_fbo)
+        gl.glDeleteFramebuffers(2, fbos)
+        gl.glDeleteTextures(2, (ctypes.c_uint * 2)(*self._tex))
+        if getattr(self, "atlas", None) is not None:
+            self.atlas.color_attachments[0].release()
+            self.atlas.release()
