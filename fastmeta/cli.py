@@ -1,0 +1,78 @@
+"""The `fastmeta` command: wires subcommands to the env, benchmark and learner entry points.
+
+    fastmeta list                                   registered envs and their Gymnasium ids
+    fastmeta bench [--quick] [--out DIR]            throughput suite (needs the repo's bench/)
+    fastmeta train dream --env distraction [...]    DREAM learner
+    fastmeta train first-explore --env bandit [...] First-Explore learner
+    fastmeta train rl2|import|varibad --env map     DREAM's baselines
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+# learner name -> "module:function" taking argv (the arguments after the learner's name)
+LEARNERS = {
+    "dream": "fastmeta.agents.dream.train:main",
+    "first-explore": "fastmeta.agents.first_explore.train:main",
+    "rl2": "fastmeta.agents.baselines.train:main_rl2",
+    "import": "fastmeta.agents.baselines.train:main_import",
+    "varibad": "fastmeta.agents.baselines.train:main_varibad",
+}
+
+
+def _list(_argv) -> int:
+    from fastmeta.registry import ENVS
+    width = max(len(n) for n in ENVS)
+    for name in sorted(ENVS):
+        spec = ENVS[name]
+        print(f"{name:<{width}}  {spec.gym_id or '-':<32}  aliases: {', '.join(spec.aliases) or '-'}")
+    return 0
+
+
+def _bench(argv) -> int:
+    try:
+        bench_main = importlib.import_module("bench.__main__").main
+    except ImportError:
+        print("fastmeta bench runs from a source checkout (it needs the repo's bench/ and tests/); "
+              "cd into the repository first.", file=sys.stderr)
+        return 2
+    return bench_main(argv)
+
+
+def _train(argv) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        print(f"usage: fastmeta train {{{'|'.join(LEARNERS)}}} [options]")
+        return 0 if argv else 2
+    name, rest = argv[0], argv[1:]
+    if name not in LEARNERS:
+        print(f"fastmeta train: unknown learner {name!r}; choose from {', '.join(LEARNERS)}",
+              file=sys.stderr)
+        return 2
+    module, func = LEARNERS[name].split(":")
+    try:
+        entry = getattr(importlib.import_module(module), func)
+    except (ImportError, AttributeError) as e:
+        print(f"fastmeta train {name}: this learner is not available in this build ({e})",
+              file=sys.stderr)
+        return 2
+    return entry(rest) or 0
+
+
+COMMANDS = {"list": _list, "bench": _bench, "train": _train}
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0 if argv else 2
+    cmd = COMMANDS.get(argv[0])
+    if cmd is None:
+        print(f"fastmeta: unknown command {argv[0]!r}; choose from {', '.join(COMMANDS)}", file=sys.stderr)
+        return 2
+    return cmd(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
