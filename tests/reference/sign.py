@@ -98,13 +98,20 @@ def _run_miniworld(job_path, out_path):
 
     job = json.load(open(job_path))
     envs = {}
+    current = [None]
 
     def env_for(task, goal=0):
         if (task, goal) not in envs:
             env = Sign(color_index=task, goal=goal)
             env.reset(seed=0)
             envs[(task, goal)] = env
-        return envs[(task, goal)]
+        env = envs[(task, goal)]
+        if current[0] is not env:
+            # Every miniworld env compiles its static scene into GL display list 1, shared by
+            # all instances in a process: recompile it when switching instances.
+            env._render_static()
+            current[0] = env
+        return env
 
     frames = []
     for task, x, z, theta, yaws in job.get("frames", []):
