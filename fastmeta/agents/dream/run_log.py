@@ -1,0 +1,65 @@
+"""Run outputs: TensorBoard scalars under the original's tags (spec §3.4), a CSV of the same
+scalars, and a CSV of evaluations.
+
+Each scalar is written twice, against the meta-episode index (`tensorboard/episode`) and against
+total env steps (`tensorboard/step`), as the original does. TensorBoard is optional.
+"""
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+
+class RunLog:
+    def __init__(self, directory, use_tensorboard: bool = True):
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.writers = None
+        if use_tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+                self.writers = (SummaryWriter(str(self.dir / "tensorboard" / "episode")),
+                                SummaryWriter(str(self.dir / "tensorboard" / "step")))
+            except ImportError:
+                self.writers = None
+        self._scalars = self._open("scalars.csv", ["wall_time", "meta_episode", "env_steps", "tag", "value"])
+        self._evals = self._open("evaluations.csv", [
+            "wall_time", "elapsed_s", "meta_episode", "env_steps", "gradient_steps", "test_return",
+            "test_exploration_steps", "train_return"])
+
+    def _open(self, name, header):
+        path = self.dir / name
+        new = not path.exists()
+        f = open(path, "a", newline="")
+        w = csv.writer(f)
+        if new:
+            w.writerow(header)
+            f.flush()
+        return f, w
+
+    def scalars(self, values: dict, meta_episode: int, env_steps: int) -> None:
+        now = time.time()
+        f, w = self._scalars
+        for tag, v in values.items():
+            if v is None:
+                continue
+            w.writerow([f"{now:.3f}", meta_episode, env_steps, tag, f"{float(v):.6g}"])
+            if self.writers:
+                self.writers[0].add_scalar(tag, v, meta_episode)
+                self.writers[1].add_scalar(tag, v, env_steps)
+        f.flush()
+
+    def evaluation(self, row: dict) -> None:
+        f, w = self._evals
+        w.writerow([f"{time.time():.3f}"] + [row[k] for k in (
+            "elapsed_s", "meta_episode", "env_steps", "gradient_steps", "test_return",
+            "test_exploration_steps", "train_return")])
+        f.flush()
+
+    def close(self) -> None:
+        for f, _ in (self._scalars, self._evals):
+            f.close()
+        if self.writers:
+            for w in self.writers:
+                w.close()
