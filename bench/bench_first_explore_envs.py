@@ -15,27 +15,31 @@ ENVS = ["FixedArmBandit", "DarkTreasureRoom", "RayMaze"]
 STEPS = 64  # steps per round, actions pre-generated; crosses episode and lifetime boundaries
 
 
-def _actions(env, steps, seed=0):
+def _actions(env, steps, seed=0, dtype=np.int64):
     n = env.num_envs
-    return np.random.default_rng(seed).integers(0, env.single_action_space.n, (steps, n), dtype=np.int64)
+    return np.random.default_rng(seed).integers(0, env.single_action_space.n, (steps, n), dtype=dtype)
 
 
+@pytest.mark.parametrize("dtype", ["int64", "int32"])
 @pytest.mark.parametrize("num_envs", sizes([128, 4096, 65536], [128, 4096, 65536]))
 @pytest.mark.parametrize("name", ENVS)
-def test_fe_batched(benchmark, name, num_envs):
+def test_fe_batched(benchmark, name, num_envs, dtype):
+    """Actions as int64 (torch's argmax) and int32 (envpool's): at 65536 envs the action array
+    alone is 512 KB per step in int64, and the step is memory-bound."""
     env = fastmeta.make(name, num_envs=num_envs, seed=0)
     env.reset()
     steps = STEPS if num_envs >= 4096 else 1024
-    if name == "RayMaze" and num_envs == 65536:
-        steps = 16  # 15 ray casts per env-step: keep a round near a second
-    acts = _actions(env, steps)
+    if name == "RayMaze":
+        steps //= 8  # 15 ray casts per env-step: keep a round short
+    acts = _actions(env, steps, dtype=np.dtype(dtype))
     env.step(acts[0])  # compile outside the timing
 
     def run():
         for row in acts:
             env.step(row)
 
-    benchmark.extra_info.update(env=name, impl="fastmeta", num_envs=num_envs, threads=1,
+    impl = "fastmeta" if dtype == "int64" else f"fastmeta ({dtype} actions)"
+    benchmark.extra_info.update(env=name, impl=impl, num_envs=num_envs, threads=1,
                                 env_steps=steps * num_envs)
     benchmark.pedantic(run, rounds=sizes(7, 3), warmup_rounds=1)
 

@@ -14,6 +14,7 @@ import math
 import numpy as np
 from numba import njit
 
+from fastmeta.kernels.actions import first_bad_action
 from fastmeta.kernels.rng import next_u64, uniform
 
 # -- ziggurat tables ------------------------------------------------------------------------------
@@ -101,9 +102,9 @@ def step(actions, means, pinned, pinned_means, states, fixed_arm, minval, noise,
     """One pull in every slot; every pull is a whole episode. Returns -1, or the first slot whose
     action is out of range (then nothing has changed)."""
     n, k = means.shape
-    for i in range(n):
-        if actions[i] < 0 or actions[i] >= k:
-            return i
+    bad = first_bad_action(actions, k)
+    if bad >= 0:
+        return bad
     for i in range(n):
         a = actions[i]
         if fixed_arm and a == 0:

@@ -12,6 +12,7 @@ to `maxval` is replaced by the largest float32 below it, so values stay in [minv
 import numpy as np
 from numba import njit
 
+from fastmeta.kernels.actions import first_bad_action
 from fastmeta.kernels.rng import randint, uniform
 
 # action -> (dx, dy): 0 stay, 1 y+1, 2 x+1, 3 y-1, 4 x-1
@@ -85,20 +86,6 @@ def end_episode(obs, final_obs, truncated, ep_return, taken, start):
         final_obs[i, 1] = obs[i, 1]
         truncated[i] = True
     begin_episode(obs, ep_return, taken, start)
-
-
-@njit(cache=True)
-def first_bad_action(actions, num_actions):
-    """-1 if every action is in [0, num_actions), else the first slot that is not (a branch-free
-    pass first, so the common case costs one vectorised scan)."""
-    bad = False
-    for i in range(actions.shape[0]):
-        bad |= (actions[i] < 0) | (actions[i] >= num_actions)
-    if bad:
-        for i in range(actions.shape[0]):
-            if actions[i] < 0 or actions[i] >= num_actions:
-                return i
-    return -1
 
 
 @njit(cache=True)
