@@ -107,12 +107,15 @@ cdef inline double grid_step(const Layout* L, state_t* s, int64_t a, bint* compl
     # moves through a table: random actions make a 9-way branch unpredictable
     x = s[S_X] + MOVE_X[a]
     y = s[S_Y] + MOVE_Y[a]
-    if a >= A_RIDE:
-        if a == A_RIDE:
-            if obj == OBJ_BUS:
-                x = arg // L.h
-                y = arg % L.h
-        elif a == A_PICKUP:
+    cdef bint ride
+    if L.kind != COOKING:
+        # Bus worlds: pickup and drop can never change anything (nothing there is held), so only
+        # riding matters; selects instead of branches keep random actions cheap.
+        ride = (a == A_RIDE) & (obj == OBJ_BUS)
+        x = arg // L.h if ride else x
+        y = arg % L.h if ride else y
+    elif a >= A_RIDE:
+        if a == A_PICKUP:
             if obj == OBJ_DRAWER:
                 s[S_INV] = arg
             elif obj != EMPTY:
@@ -134,14 +137,13 @@ cdef inline double grid_step(const Layout* L, state_t* s, int64_t a, bint* compl
     complete[0] = False
     i0 = s[S_I0]
     i1 = s[S_I1]
+    cdef double penalty
     if L.kind != COOKING:
-        if s[S_X] == i0 and s[S_Y] == i1:
-            complete[0] = True
-            return 1.0
-        r = -0.1
-        if a == A_END:
-            r = r - (MAX_STEPS - s[S_STEPS]) * 0.1
-        return r
+        complete[0] = (x == i0) & (y == i1)
+        penalty = -0.1
+        penalty = penalty - (MAX_STEPS - s[S_STEPS]) * 0.1  # the original's float64 order
+        r = penalty if a == A_END else -0.1
+        return 1.0 if complete[0] else r
     inv = s[S_INV]
     r = -0.1
     if s[S_STAGE] == 0:
@@ -248,8 +250,8 @@ cdef inline void slot_step(Batch* B, Py_ssize_t i, int64_t a) noexcept nogil:
     cdef bint complete
     cdef bint term, trunc
     B.rew[i] = grid_step(&B.L, s, a, &complete)
-    term = complete or a == A_END
-    trunc = (not term) and s[S_STEPS] == MAX_STEPS
+    term = complete | (a == A_END)
+    trunc = (not term) & (s[S_STEPS] == MAX_STEPS)
     B.term[i] = term
     B.trunc[i] = trunc
     B.trial_done[i] = 0
@@ -330,9 +332,13 @@ cdef class BatchKernel:
         """
         cdef const int64_t* a = <const int64_t*>cnp.PyArray_DATA(actions)
         cdef Py_ssize_t n = self.n, i
-        for i in range(n):
-            if a[i] < 0 or a[i] >= NUM_ACTIONS:
-                return i
+        cdef uint64_t bad = 0
+        for i in range(n):  # branch-free, so it vectorises; negative values wrap to huge
+            bad |= <uint64_t>a[i] >= NUM_ACTIONS
+        if bad:
+            for i in range(n):
+                if a[i] < 0 or a[i] >= NUM_ACTIONS:
+                    return i
         if num_threads > 1 and n >= 4096:
             for i in prange(n, nogil=True, num_threads=num_threads, schedule="static"):
                 slot_step(&self.B, i, a[i])
