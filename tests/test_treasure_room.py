@@ -39,7 +39,7 @@ def test_kernel_matches_reference(n, seed, minval, k, room, ep_len, lifetime, mo
         np.testing.assert_array_equal(obs, [(r.x, r.y) for r in refs])
         want = [o[2] if mode == "running_return" else o[1] for o in out]
         np.testing.assert_array_equal(rew, np.array(want, dtype=np.float32))
-        np.testing.assert_array_equal(env.ep_return, np.array([r.ret for r in refs], dtype=np.float32))
+        np.testing.assert_array_equal(env.episode_return, np.array([r.ret for r in refs], dtype=np.float32))
         assert not term.any()
         np.testing.assert_array_equal(trunc, [o[3] for o in out])
         if trunc.any():
@@ -88,7 +88,7 @@ def test_scripted_running_return_and_walls():
     assert tuple(env.final_obs[0]) == (5, 8)  # y clipped at 8
     got = run(env, [2, 2, 2, 2, 2, 1, 1, 1, 1])
     assert [g[0] for g in got][4] == (8, 4) and got[-1][1] == -3.5  # -0.5 then the corner's -3
-    assert float(env.ep_return[0]) == 0.0  # a new episode has begun
+    assert float(env.episode_return[0]) == 0.0  # a new episode has begun
 
 
 def test_lifetime_keeps_task_then_draws_a_new_one():
@@ -165,7 +165,7 @@ def test_bad_parameters(kw, err, match):
 
 def state(env):
     t = env.tasks
-    return [env.obs.copy(), env.ep_return.copy(), env._taken.copy(), env.rng_states.copy(),
+    return [env.obs.copy(), env.episode_return.copy(), env._avail.copy(), env.rng_states.copy(),
             t.x, t.y, t.value, env.episode.copy(), np.array(env.t)]
 
 

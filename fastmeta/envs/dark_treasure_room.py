@@ -16,8 +16,9 @@ Contract (spec first_explore.md §1.2):
   lifetime      episodes_per_lifetime = 10 (9 explore episodes + 1 exploit, as First-Explore trains)
   reward        float32. reward_mode="step" (default): the per-step reward, as the baselines' gym
                 port; reward_mode="running_return": the running episode return, which is what the
-                original puts in `state.reward` and First-Explore's tokens carry. `env.ep_return`
-                always holds the running return of the current episode.
+                original puts in `state.reward` and First-Explore's tokens carry.
+                `env.episode_return` (also `info["episode_return"]`) always holds the running
+                return of the current episode (0 right after an autoreset).
 
 All slots step together and every episode has the same length, so the step counter `env.t` is
 shared by all slots.
@@ -88,9 +89,10 @@ class DarkTreasureRoom(LifetimeEnv):
         self.single_action_space = spaces.Discrete(5)
         super().__init__(num_envs, seed, (2,), np.int32, np.float32, episodes_per_lifetime)
         n = self.num_envs
-        self.ep_return = np.zeros(n, dtype=np.float32)
+        self.episode_return = np.zeros(n, dtype=np.float32)
+        self.info["episode_return"] = self.episode_return
         self._occ = np.zeros((n, 2), dtype=np.uint64)
-        self._taken = np.zeros((n, 2), dtype=np.uint64)
+        self._avail = np.zeros((n, 2), dtype=np.uint64)  # cells with uncollected treasure
         self.t = 0
         self.reset()
 
@@ -117,13 +119,13 @@ class DarkTreasureRoom(LifetimeEnv):
                         self.rng_states, *self._draw_args())
 
     def _begin_lifetime(self):
-        K.begin_episode(self.obs, self.ep_return, self._taken, self.start)
+        K.begin_episode(self.obs, self.episode_return, self._occ, self._avail, self.start)
         self.t = 0
 
     def _step(self, actions):
         t = self._task
-        bad = K.step(actions, self.obs, self.rew, self.ep_return, t.x, t.y, t.value, self._occ,
-                     self._taken, self.roomsize, self.reward_mode == "running_return")
+        bad = K.step(actions, self.obs, self.rew, self.episode_return, t.x, t.y, t.value, self._avail,
+                     self.roomsize, self.reward_mode == "running_return")
         if bad >= 0:
             self._raise_bad_action(actions, bad)
         if self.t == 0:  # the previous step ended an episode (or reset() just ran)
@@ -132,14 +134,14 @@ class DarkTreasureRoom(LifetimeEnv):
         self.t += 1
         if self.t < self.episode_length:
             return
-        K.end_episode(self.obs, self.final_obs, self.truncated, self.ep_return, self._taken,
-                      self.start)
         self.t = 0
         episode = int(self.episode[0]) + 1
         if episode >= self.episodes_per_lifetime:
             episode = 0
-            self._install_tasks(self._pinned, self._pinned_task)
+            self._install_tasks(self._pinned, self._pinned_task)  # before the episode restarts
             self.trial_done[:] = True
+        K.end_episode(self.obs, self.final_obs, self.truncated, self.episode_return, self._occ,
+                      self._avail, self.start)
         self.episode[:] = episode
 
     # -- views ------------------------------------------------------------------------------------
@@ -156,7 +158,7 @@ class DarkTreasureRoom(LifetimeEnv):
         cells = np.arange(r * r, dtype=np.uint64).reshape(r, r)
         word = (cells >> np.uint64(6)).astype(np.int64)
         bit = np.uint64(1) << (cells & np.uint64(63))
-        taken = (self._taken[:, word] & bit) != 0
+        taken = (self._avail[:, word] & bit) == 0
         scale = max(abs(self.minval), abs(self.maxval), 1e-9)
         mag = np.clip(np.abs(total) / scale, 0, 1)
         rgb = np.full((n, r, r, 3), 24.0)

@@ -1,9 +1,10 @@
 """Dark Treasure Room kernels (First-Explore's `BatchedDarkRoom`, spec first_explore.md §1.2).
 
 Collection is per cell: every uncollected treasure on the cell the agent enters pays at once, so
-the per-episode state is a bitmask of cells already emptied (`taken`, two uint64 words: rooms
-up to 11x11). `occ` marks cells that hold any treasure; the hot path tests one bit and only on
-a hit sums the treasures of that cell, in treasure order, in float32 as the original does.
+the per-episode state is a bitmask of cells still holding uncollected treasure (`avail`, two
+uint64 words: rooms up to 11x11), reset to the task's occupancy mask `occ` at every episode
+start. The hot path tests one bit and only on a hit sums the treasures of that cell, in
+treasure order, in float32 as the original does.
 
 Draw order per slot when a task is sampled: k x-positions, k y-positions (each `randint(R)`),
 then k values `minval + (maxval - minval) * uniform` rounded to float32; a value that rounds up
@@ -68,28 +69,28 @@ def install_tasks(use_given, gx, gy, gv, tx, ty, tv, occ, states, room, minval, 
 
 
 @njit(cache=True)
-def begin_episode(obs, ep_return, taken, start):
+def begin_episode(obs, ep_return, occ, avail, start):
     """Every slot back at its task's initial state: agent at `start`, no treasure collected."""
     for i in range(obs.shape[0]):
         obs[i, 0] = start
         obs[i, 1] = start
         ep_return[i] = 0
-        taken[i, 0] = 0
-        taken[i, 1] = 0
+        avail[i, 0] = occ[i, 0]
+        avail[i, 1] = occ[i, 1]
 
 
 @njit(cache=True)
-def end_episode(obs, final_obs, truncated, ep_return, taken, start):
+def end_episode(obs, final_obs, truncated, ep_return, occ, avail, start):
     """The step limit was reached in every slot: keep the last observation, restart the episode."""
     for i in range(obs.shape[0]):
         final_obs[i, 0] = obs[i, 0]
         final_obs[i, 1] = obs[i, 1]
         truncated[i] = True
-    begin_episode(obs, ep_return, taken, start)
+    begin_episode(obs, ep_return, occ, avail, start)
 
 
 @njit(cache=True)
-def step(actions, obs, rew, ep_return, tx, ty, tv, occ, taken, room, running_return):
+def step(actions, obs, rew, ep_return, tx, ty, tv, avail, room, running_return):
     """Move, then collect. `rew` gets the per-step reward, or the running episode return when
     `running_return`. Returns -1, or the first slot with an out-of-range action (nothing changed).
     Done flags are the caller's: they only change at the shared episode boundary."""
@@ -107,11 +108,11 @@ def step(actions, obs, rew, ep_return, tx, ty, tv, occ, taken, room, running_ret
         w = c >> 6
         bit = np.uint64(1) << np.uint64(c & 63)
         gained = np.float32(0.0)
-        if occ[i, w] & ~taken[i, w] & bit:
+        if avail[i, w] & bit:
             for j in range(tx.shape[1]):
                 if tx[i, j] == x and ty[i, j] == y:
                     gained += tv[i, j]
-            taken[i, w] |= bit
+            avail[i, w] &= ~bit
             ep_return[i] += gained
         rew[i] = gained
         if running_return:
