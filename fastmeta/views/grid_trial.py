@@ -32,6 +32,18 @@ def trial_observation_space(env) -> spaces.Dict:
     })
 
 
+def parse_autoreset_mode(mode) -> AutoresetMode:
+    """Accept AutoresetMode members and their names in any spelling ("next_step", "NextStep")."""
+    if isinstance(mode, AutoresetMode):
+        parsed = mode
+    else:
+        key = str(mode).replace("_", "").replace("-", "").lower()
+        parsed = {m.value.lower(): m for m in AutoresetMode}.get(key)
+    if parsed not in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP):
+        raise ValueError(f"autoreset_mode must be 'next_step' or 'same_step', got {mode!r}")
+    return parsed
+
+
 class GridTrialVectorEnv(VectorEnv):
     """A batched gymnasium VectorEnv over one native grid env (no per-env Python objects)."""
 
@@ -42,9 +54,7 @@ class GridTrialVectorEnv(VectorEnv):
                  render_mode: str | None = "rgb_array", max_episode_steps=None):
         self.env = env
         self.num_envs = env.num_envs
-        mode = AutoresetMode(autoreset_mode)
-        if mode not in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP):
-            raise ValueError(f"autoreset_mode must be next_step or same_step, got {mode.value!r}")
+        mode = parse_autoreset_mode(autoreset_mode)
         self.autoreset_mode = mode
         self.metadata = {**self.metadata, "autoreset_mode": mode}
         self.render_mode = render_mode
