@@ -3,5 +3,5 @@
 # every env against its plain-Python reference, printed as a table (report in bench/reports/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup_env.sh dev,train
+bash scripts/setup_env.sh dev,train,render
 exec .venv/bin/python -m bench --quick "$@"
