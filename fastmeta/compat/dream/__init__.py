@@ -11,6 +11,17 @@ from fastmeta.compat.dream.meta_exploration import (InstructionState, Instructio
                                                     MetaExplorationState)
 from fastmeta.compat.dream.wrappers import MultiEpisodeWrapper
 
-__all__ = ["Action", "GridEnv", "CityGridEnv", "DistractionGridEnv", "MapGridEnv", "CookingGridEnv",
+
+
+def __getattr__(name):
+    # the sign world needs the renderer's system libraries; load it only when asked for
+    if name in ("MiniWorldSign", "sign"):
+        import importlib
+        sign = importlib.import_module(f"{__name__}.sign")
+        return sign if name == "sign" else sign.MiniWorldSign
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["MiniWorldSign", "sign", "Action", "GridEnv", "CityGridEnv", "DistractionGridEnv", "MapGridEnv", "CookingGridEnv",
            "InstructionState", "InstructionWrapper", "MetaExplorationState", "MultiEpisodeWrapper",
            "city", "cooking", "grid", "meta_exploration", "wrappers"]
