@@ -242,3 +242,17 @@ def test_gymnasium_views():
     np.testing.assert_array_equal(env.unwrapped.env.tasks.value, task.value)
     env.unwrapped.reset_task()
     assert not np.array_equal(env.unwrapped.env.tasks.value, task.value)
+
+
+def test_restart_episode_mid_episode():
+    env, task = scripted_env()
+    run(env, [2, 4, 0])
+    env.restart_episode()
+    assert tuple(env.obs[0]) == (4, 4) and env.t == 0 and env.episode_return[0] == 0
+    assert [g[1] for g in run(env, [2, 4])] == [-0.5, 1.25]  # everything pays again
+    np.testing.assert_array_equal(env.tasks.value[0], task.value)
+    single = gymnasium.make("fastmeta/DarkTreasureRoom-v0").unwrapped
+    single.reset(seed=0)
+    single.step(2)
+    obs, info = single.reset()  # mid-episode: restart the same episode of the same room
+    assert tuple(obs) == (4, 4) and info["episode"] == 0

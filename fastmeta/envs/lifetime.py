@@ -186,6 +186,13 @@ class LifetimeEnv(BatchedEnv):
         self._begin_lifetime()
         return self.obs, self.info
 
+    def restart_episode(self):
+        """Abandon the current episode in every slot and restart it from the task's initial state
+        (same task, same episode index, no random draws)."""
+        self._install_tasks(np.ones(self.num_envs, dtype=bool), self._task.copy())
+        self._begin_lifetime()
+        return self.obs, self.info
+
     def step(self, actions):
         actions = self._check_action_array(actions)
         self._step(actions)

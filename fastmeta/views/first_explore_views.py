@@ -70,6 +70,7 @@ class FirstExploreEnv(gymnasium.Env):
         self.observation_space = env.single_observation_space
         self.action_space = env.single_action_space
         self._started = False
+        self._mid_episode = False
 
     def _info(self) -> dict:
         return {k: v[0].item() for k, v in self.env.info.items()}
@@ -83,7 +84,10 @@ class FirstExploreEnv(gymnasium.Env):
         if not self._started or seed is not None or task is not None or options.get("new_task"):
             self.env.reset(seed=seed, tasks=task)
             self._started = True
-        # otherwise the native env already restarted the episode (same-step autoreset)
+        elif self._mid_episode:
+            self.env.restart_episode()
+        # else the native env has already begun the next episode (same-step autoreset)
+        self._mid_episode = False
         return self.env.obs[0].copy(), self._info()
 
     def reset_task(self, task=None):
@@ -96,7 +100,8 @@ class FirstExploreEnv(gymnasium.Env):
         if isinstance(action, bool) or np.ndim(action) != 0:
             raise ValueError(f"action must be a scalar integer, got {action!r}")
         obs, rew, term, trunc, _ = self.env.step(np.asarray(action).reshape(1))
-        if term[0] or trunc[0]:
+        self._mid_episode = not (term[0] or trunc[0])
+        if not self._mid_episode:
             obs = self.env.final_obs
         return obs[0].copy(), float(rew[0]), bool(term[0]), bool(trunc[0]), self._info()
 
