@@ -1,0 +1,140 @@
+"""First-Explore training: config resolution, tokens of recorded lifetimes, exact resume, and a
+tiny smoke run per env (and for the always-exploit control)."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import fastmeta
+from fastmeta.agents.first_explore import train as T
+from fastmeta.agents.first_explore.evaluate import evaluate
+from fastmeta.agents.first_explore.model import FirstExploreModel, bandit_config, treasure_config
+from fastmeta.agents.first_explore.rollout import BanditRollout, EpisodicRollout
+
+TINY = {
+    "bandit": ["batch_size=4", "pulls=9", "eval_lifetime=12", "eval_k=3"],
+    "treasure": ["batch_size=4", "num_eps=2", "roll_refresh=2", "eval_lifetime=3", "eval_k=1"],
+    "maze": ["batch_size=3", "num_eps=1", "roll_refresh=2", "eval_lifetime=2", "eval_k=1"],
+}
+COMMON = ["eval_lifetimes=3", "log_every=1", "eval_every=2", "tensorboard=false"]
+
+
+def tiny_args(env, control="none", n=4, extra=()):
+    return T.resolve_args(env, "fast", TINY[env] + COMMON + [f"total_updates={n}", *extra], control)
+
+
+def test_unknown_config_key_is_named():
+    with pytest.raises(ValueError, match="'learning_rate'"):
+        T.resolve_args("bandit", "paper", ["learning_rate=1"])
+    with pytest.raises(ValueError, match="'batch_size' expects int"):
+        T.resolve_args("bandit", "paper", ["batch_size=lots"])
+    with pytest.raises(ValueError, match="unknown preset"):
+        T.resolve_args("bandit", "quick")
+    assert T.main(["--env", "bandit", "-b", "nope=1", "--no-progress"]) == 2
+
+
+def test_presets_hold_the_paper_hyperparameters():
+    b = T.resolve_args("bandit", "paper")
+    assert (b.batch_size, b.total_updates, b.lr, b.pulls, b.eps, b.minval) == (128, 200_000, 1e-4, 99, 0.05, 0.5)
+    t = T.resolve_args("treasure", "paper")
+    assert (t.num_eps, t.ep_len, t.minval, t.roll_refresh, t.total_updates) == (9, 9, -4.0, 10_000, 1_000_000)
+    m = T.resolve_args("maze", "paper")
+    assert (m.num_eps, m.ep_len, m.roll_refresh) == (3, 20, 5_000)
+
+
+def test_bandit_tokens_are_the_recorded_pulls():
+    torch.manual_seed(0)
+    m = FirstExploreModel(bandit_config())
+    env = fastmeta.make("FixedArmBandit", num_envs=3, seed=0)
+    xenv = fastmeta.make("FixedArmBandit", num_envs=3, seed=0)
+    batch = BanditRollout(m, env, xenv, pulls=6).collect(5, torch.Generator().manual_seed(0))
+    assert batch.act[:, 0].tolist() == [-1] * 3 and batch.rew[:, 0].tolist() == [0.0] * 3
+    # replaying the recorded pulls on a fresh env with the same seed gives the token rewards
+    ref = fastmeta.make("FixedArmBandit", num_envs=3, seed=0)
+    ref.reset(seed=5)
+    for t in range(6):
+        r = ref.step(batch.act[:, t + 1].numpy())[1]
+        np.testing.assert_array_equal(batch.rew[:, t + 1].numpy(), r)
+    # the exploit env holds the same tasks: arm 0 pays minval exactly in both
+    means = ref.tasks.means
+    arm0 = batch.exploit_act == 0
+    assert torch.all(batch.exploit_rew[arm0] == 0.5)
+    assert batch.exploit_rew.shape == (3, 7) and np.all(means[:, 0] == 0.5)
+
+
+def test_treasure_tokens_carry_the_running_return_and_reset_each_episode():
+    torch.manual_seed(0)
+    m = FirstExploreModel(treasure_config())
+    env = fastmeta.make("DarkTreasureRoom", num_envs=4, seed=0, episodes_per_lifetime=5)
+    # 5 > the 4 episodes collected, so env.tasks still holds the lifetime's task afterwards
+    ro = EpisodicRollout(m, env, num_eps=2, ep_len=9, control=False, running_return_tokens=True)
+    batch = ro.collect(3, torch.Generator().manual_seed(0), tau=0.0)
+    tasks = env.tasks
+    ref = fastmeta.make("DarkTreasureRoom", num_envs=4, seed=0, episodes_per_lifetime=4)
+    ref.reset(seed=9, tasks=tasks)
+    # explore episode 1 tokens sit at sequence 10..19: replay its actions from the start state
+    seq = slice(10, 20)
+    assert batch.act[:, 10].tolist() == [-1] * 4 and batch.rew[:, 10].tolist() == [0.0] * 4
+    np.testing.assert_array_equal(batch.obs[:, 10].numpy(), np.full((4, 2), 4.0))
+    running = np.zeros(4)
+    for t in range(9):
+        a = batch.ctx_act[:, 1, t].numpy()
+        assert np.array_equal(batch.act[:, seq][:, t + 1].numpy(), a)
+        _, r, term, trunc, _ = ref.step(a)
+        running += r
+        obs = ref.final_obs if t == 8 else ref.obs
+        np.testing.assert_array_equal(batch.obs[:, 11 + t].numpy(), obs)
+        np.testing.assert_allclose(batch.rew[:, 11 + t].numpy(), running, rtol=1e-6)
+    np.testing.assert_allclose(batch.ctx_ret[:, 1].numpy(), running, rtol=1e-6)
+    assert torch.all(batch.ctx_prior == 0)  # tau = 0: uniform sampling, zero prior
+
+
+@pytest.mark.parametrize("env,control", [("bandit", "none"), ("bandit", "always-exploit"),
+                                         ("treasure", "none"), ("treasure", "always-exploit"),
+                                         ("maze", "none")])
+def test_smoke_training_run(tmp_path, env, control):
+    args = tiny_args(env, control, n=4)
+    summary = T.train(args, tmp_path / "run", progress=False)
+    assert summary["updates"] == 4 and np.isfinite(summary["final_eval_return"])
+    cfg = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert cfg["env"] == env and cfg["control"] == control
+    rows = (tmp_path / "run" / "scalars.csv").read_text().splitlines()
+    assert len(rows) == 5 and "env_steps_per_s" in rows[0]
+    assert (tmp_path / "run" / "checkpoint.pt").exists()
+
+
+@pytest.mark.parametrize("env", ["bandit", "treasure"])
+def test_resume_is_exact(tmp_path, env):
+    straight = T.Learner(tiny_args(env, n=4))
+    for _ in range(4):
+        straight.update()
+    T.train(tiny_args(env, n=4, extra=["time_limit_min=1e-9"]), tmp_path / "r", progress=False)
+    first = torch.load(tmp_path / "r" / "checkpoint.pt", weights_only=False)
+    assert first["update"] == 1
+    T.train(tiny_args(env, n=4), tmp_path / "r", resume=True, progress=False)
+    resumed = torch.load(tmp_path / "r" / "checkpoint.pt", weights_only=False)
+    assert resumed["update"] == 4
+    for k, v in straight.model.state_dict().items():
+        torch.testing.assert_close(resumed["model"][k], v, rtol=0, atol=0)
+    if env == "treasure":
+        assert resumed["tau"] == straight.tau == 1.0
+
+
+def test_cli_main_writes_the_experiment_layout(tmp_path):
+    argv = ["--env", "bandit", "--preset", "fast", "--out", str(tmp_path), "--no-progress"]
+    argv += sum((["-b", b] for b in TINY["bandit"] + COMMON + ["total_updates=2"]), [])
+    assert T.main(argv) == 0
+    run = tmp_path / "first-explore-bandit-fast-s42"
+    assert {"config.json", "scalars.csv", "evaluations.csv", "checkpoint.pt"} <= {p.name for p in run.iterdir()}
+    assert T.main(argv) == 2  # exists: needs --resume or --force
+
+
+def test_evaluation_sweeps_k_on_shared_tasks():
+    args = tiny_args("bandit")
+    m = FirstExploreModel(bandit_config())
+    res = evaluate(m, args, [0, 3, 12], num=5, seed=1)
+    assert res["per_step"].shape == (3, 5, 12)
+    refs = res["references"]
+    assert refs["always_arm_0"] == pytest.approx(0.5 * 12)
+    assert refs["oracle"] >= refs["always_arm_0"] and refs["oracle"] >= refs["uniform_random"]
