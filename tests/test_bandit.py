@@ -214,3 +214,10 @@ def test_render():
     img = env.render()
     assert img.shape == (2, 64, 160, 3) and img.dtype == np.uint8
     assert np.all(img[1, -1, 3 * 16 + 4] == 255) and not np.all(img[0, -1, 3 * 16 + 4] == 255)
+
+
+def test_noiseless_gaussian_bandit_pays_its_means():
+    env = fastmeta.make("GaussianBandit", num_envs=4, seed=1, noise=0.0)
+    acts = np.array([0, 3, 7, 9])
+    rew = env.step(acts)[1]
+    np.testing.assert_array_equal(rew, env.tasks.means[np.arange(4), acts])

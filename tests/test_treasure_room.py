@@ -256,3 +256,13 @@ def test_restart_episode_mid_episode():
     single.step(2)
     obs, info = single.reset()  # mid-episode: restart the same episode of the same room
     assert tuple(obs) == (4, 4) and info["episode"] == 0
+
+
+def test_vector_view_final_obs_is_the_last_position():
+    venv = gymnasium.make_vec("fastmeta/DarkTreasureRoom-v0", num_envs=3, episode_length=2)
+    venv.reset(seed=0)
+    venv.step(np.array([2, 1, 0]))
+    obs, rew, term, trunc, info = venv.step(np.array([2, 1, 4]))
+    assert trunc.all() and info["_final_obs"].all()
+    np.testing.assert_array_equal(info["final_obs"], [[6, 4], [4, 6], [3, 4]])
+    np.testing.assert_array_equal(obs, [[4, 4]] * 3)
