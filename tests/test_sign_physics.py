@@ -295,7 +295,8 @@ def test_bad_actions_raise_before_any_change(bad, err):
 
 @pytest.mark.parametrize("kw", [dict(layout="whc"), dict(obs_mode="depth"), dict(samples=0),
                                 dict(episodes_per_trial=0), dict(backend="x11"),
-                                dict(split="val"), dict(colour=1)])
+                                dict(split="val"), dict(colour=1),
+                                dict(msaa_storage="f16")])
 def test_bad_parameters_raise(kw):
     with pytest.raises((ValueError, TypeError)):
         fastmeta.make("miniworld_sign", num_envs=1, obs_mode=kw.pop("obs_mode", "pose"), **kw)

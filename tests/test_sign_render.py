@@ -133,6 +133,24 @@ def test_msaa_smooths_edges_only(renderer):
         aliased.release()
 
 
+def test_8bit_msaa_storage_is_within_one_level(renderer):
+    from fastmeta.render.sign_renderer import SignRenderer
+    fast = SignRenderer(msaa_storage="u8")
+    try:
+        rng = np.random.default_rng(3)
+        m = 12
+        pos = np.column_stack([rng.uniform(1, 9, m), rng.uniform(1, 6, m)])
+        theta, yaw, sign = rng.uniform(-3, 3, m), rng.uniform(-3, 3, (m, 6)), rng.integers(0, 3, m)
+        a = np.zeros((m, 60, 80, 3), np.uint8)
+        b = np.zeros_like(a)
+        fast.render(pos, theta, yaw, sign, a)
+        renderer.render(pos, theta, yaw, sign, b)
+        d = np.abs(a.astype(int) - b)
+        assert d.max() <= 1 and (d > 0).mean() < 0.03
+    finally:
+        fast.release()
+
+
 def test_env_layouts_hold_the_same_frames():
     try:
         envs = {k: fastmeta.make("miniworld_sign", num_envs=3, seed=4, layout=k)
@@ -202,8 +220,11 @@ def test_missing_system_libraries_name_the_debian_packages(monkeypatch):
         egl.create_context("egl")
 
 
-@pytest.mark.parametrize("samples, err", [(0, ValueError), (17, ValueError), (2.0, TypeError)])
-def test_bad_sample_counts(samples, err):
+@pytest.mark.parametrize("kw, err", [(dict(samples=0), ValueError), (dict(samples=17), ValueError),
+                                     (dict(samples=2.0), TypeError),
+                                     (dict(msaa_storage="f16"), ValueError),
+                                     (dict(max_views=0), ValueError)])
+def test_bad_renderer_parameters(kw, err):
     from fastmeta.render.sign_renderer import SignRenderer
     with pytest.raises(err):
-        SignRenderer(samples=samples)
+        SignRenderer(**kw)

@@ -37,6 +37,13 @@ WALL_SEGS = np.array([
     [[0.0, 6.75], [0.0, 6.5]],      # connector, x = 0
 ], dtype=np.float64)
 
+# Each wall's bounding box grown by a bit more than the agent radius: a point outside it is
+# certainly farther than 0.4 from the wall, so the exact test (and its rounding) is skipped.
+_MARGIN = AGENT_RADIUS + 0.01
+SEG_BOX = np.array([[min(s[0, 0], s[1, 0]) - _MARGIN, max(s[0, 0], s[1, 0]) + _MARGIN,
+                     min(s[0, 1], s[1, 1]) - _MARGIN, max(s[0, 1], s[1, 1]) + _MARGIN]
+                    for s in WALL_SEGS])
+
 # Objects in the order DREAM scans them: boxes blue, red, green; then keys blue, red, green.
 OBJ_POS = np.array([[1.0, 1.0], [9.0, 1.0], [9.0, 5.0], [5.0, 1.0], [1.0, 5.0], [1.0, 9.0]])
 BOX_RADIUS = math.sqrt(0.8 * 0.8 + 0.8 * 0.8) / 2
@@ -57,9 +64,16 @@ NUM_INSTRUCTIONS = 2  # 0 go to the box, 1 go to the key
 
 
 @njit(cache=True)
-def blocked(x, z, segs, obj_pos, obj_radius, sign_pos):
-    """True if an agent disc at (x, z) would touch a wall or an entity (strict <, sign.md §5.3)."""
+def blocked(x, z):
+    """True if an agent disc at (x, z) would touch a wall or an entity (strict <, sign.md §5.3).
+
+    The distances are computed as the engine computes them (same operations, same order), so
+    the decision is the engine's to the last bit; far-away walls and objects are skipped first.
+    """
+    segs = WALL_SEGS
     for k in range(segs.shape[0]):
+        if x <= SEG_BOX[k, 0] or x >= SEG_BOX[k, 1] or z <= SEG_BOX[k, 2] or z >= SEG_BOX[k, 3]:
+            continue
         ax, az = segs[k, 0, 0], segs[k, 0, 1]
         abx, abz = segs[k, 1, 0] - ax, segs[k, 1, 1] - az
         t = ((x - ax) * abx + (z - az) * abz) / (abx * abx + abz * abz)
@@ -67,11 +81,13 @@ def blocked(x, z, segs, obj_pos, obj_radius, sign_pos):
         dx, dz = ax + t * abx - x, az + t * abz - z
         if math.sqrt(dx * dx + dz * dz) < AGENT_RADIUS:
             return True
-    for k in range(obj_pos.shape[0]):
-        dx, dz = obj_pos[k, 0] - x, obj_pos[k, 1] - z
-        if math.sqrt(dx * dx + dz * dz) < AGENT_RADIUS + obj_radius[k]:
+    for k in range(OBJ_POS.shape[0]):
+        dx, dz = OBJ_POS[k, 0] - x, OBJ_POS[k, 1] - z
+        reach = AGENT_RADIUS + OBJ_RADIUS[k]
+        if abs(dx) < reach + 0.01 and abs(dz) < reach + 0.01 \
+                and math.sqrt(dx * dx + dz * dz) < reach:
             return True
-    dx, dz = sign_pos[0] - x, sign_pos[1] - z
+    dx, dz = SIGN_POS[0] - x, SIGN_POS[1] - z
     return math.sqrt(dx * dx + dz * dz) < AGENT_RADIUS
 
 
@@ -95,8 +111,7 @@ def new_episode(rng, i, pos, theta, yaw, steps, instr):
 
 
 @njit(cache=True)
-def move_and_score(a, i, pos, theta, steps, task, instr, segs, obj_pos, obj_radius, near_dist,
-                   sign_pos, max_steps):
+def move_and_score(a, i, pos, theta, steps, task, instr, max_steps):
     """Apply action a to slot i; return (reward, terminated, truncated) (sign.md §5.2)."""
     steps[i] += 1
     if a == TURN_LEFT:
@@ -107,14 +122,16 @@ def move_and_score(a, i, pos, theta, steps, task, instr, segs, obj_pos, obj_radi
         d = FORWARD_STEP if a == FORWARD else -FORWARD_STEP
         nx = pos[i, 0] + math.cos(theta[i]) * d
         nz = pos[i, 1] + (-math.sin(theta[i])) * d
-        if not blocked(nx, nz, segs, obj_pos, obj_radius, sign_pos):
+        if not blocked(nx, nz):
             pos[i, 0] = nx
             pos[i, 1] = nz
     reward = 0.0
     terminated = a == END
-    for k in range(obj_pos.shape[0]):
-        dx, dz = obj_pos[k, 0] - pos[i, 0], obj_pos[k, 1] - pos[i, 1]
-        if math.sqrt(dx * dx + dz * dz) < near_dist[k]:
+    for k in range(OBJ_POS.shape[0]):
+        dx, dz = OBJ_POS[k, 0] - pos[i, 0], OBJ_POS[k, 1] - pos[i, 1]
+        if abs(dx) >= NEAR_DIST[k] + 0.01 or abs(dz) >= NEAR_DIST[k] + 0.01:
+            continue
+        if math.sqrt(dx * dx + dz * dz) < NEAR_DIST[k]:
             terminated = True
             reward = 1.0 if (k % 3 == task[i] and k // 3 == instr[i]) else -1.0
     truncated = (not terminated) and steps[i] >= max_steps
@@ -124,8 +141,7 @@ def move_and_score(a, i, pos, theta, steps, task, instr, segs, obj_pos, obj_radi
 @njit(cache=True)
 def step_sign(actions, pos, theta, yaw, steps, task, instr, episode, pinned, pinned_task, rng,
               rew, terminated, truncated, trial_done,
-              final_pos, final_theta, final_yaw, final_task,
-              segs, obj_pos, obj_radius, near_dist, sign_pos, max_steps, episodes_per_trial):
+              final_pos, final_theta, final_yaw, final_task, max_steps, episodes_per_trial):
     """Step every slot; a slot that ends records its final state and starts its next episode.
 
     After `episodes_per_trial` episodes a slot also draws a new task (unless it is pinned).
@@ -133,8 +149,7 @@ def step_sign(actions, pos, theta, yaw, steps, task, instr, episode, pinned, pin
     """
     ended = 0
     for i in range(actions.shape[0]):
-        r, te, tr = move_and_score(actions[i], i, pos, theta, steps, task, instr, segs, obj_pos,
-                                   obj_radius, near_dist, sign_pos, max_steps)
+        r, te, tr = move_and_score(actions[i], i, pos, theta, steps, task, instr, max_steps)
         rew[i] = r
         terminated[i] = te
         truncated[i] = tr

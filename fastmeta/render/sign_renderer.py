@@ -2,10 +2,11 @@
 
 All views of a batch are drawn in one pass: each draw call is instanced over the views and the
 vertex shader sends every instance to its own layer of a multisampled 80x60 array target
-(layers.py), so each frame is bit-identical to a lone render of that view. The layers are
-resolved like the original's RGBA32F -> RGBA8 blit into one atlas, read back once. Lighting reproduces the
-engine's fixed-function look (sign.md §7): a directional light along (1, 3.5, 1), per-vertex
-factor 0.65 + 0.7 max(0, n.L) clamped, key normals left 1/0.3 too long, texel modulation with
+(layers.py), so each frame is bit-identical to a lone render of that view. One more instanced
+draw averages each layer's samples into its tile of an 8-bit atlas (the engine's RGBA32F ->
+RGBA8 resolve), and the atlas is read back once. Lighting reproduces the engine's
+fixed-function look (sign.md §7): a directional light along (1, 3.5, 1), per-vertex factor
+0.65 + 0.7 max(0, n.L) clamped, key normals left 1/0.3 too long, texel modulation with
 trilinear mipmaps.
 """
 from __future__ import annotations
@@ -18,8 +19,8 @@ from fastmeta.kernels.sign_physics import OBJ_POS
 from fastmeta.render import assets
 from fastmeta.render.egl import create_context
 from fastmeta.render.layers import LayeredTarget
-from fastmeta.render.sign_scene import (FLOATS_PER_VERTEX, box_vertices, key_vertices,
-                                        static_vertices)
+from fastmeta.render.sign_scene import (FLOATS_PER_VERTEX, TEX_CEIL, TEX_FLOOR, TEX_NONE,
+                                        TEX_WALL, box_vertices, key_vertices, static_vertices)
 
 WIDTH, HEIGHT = 80, 60
 TOP_WIDTH, TOP_HEIGHT = 160, 120
@@ -29,7 +30,11 @@ FOV_Y, Z_NEAR, Z_FAR = 60.0, 0.04, 100.0
 KEY_HEIGHT = 0.6
 # The engine hands GL (1, 3.5, 1, 0): light_pos + [1] broadcasts, so the light is directional.
 LIGHT_DIR = np.array([1.0, 3.5, 1.0]) / math.sqrt(1 + 3.5 ** 2 + 1)
-MAX_VIEWS_PER_PASS = 256
+# Views per pass: enough to amortise the per-pass work, few enough that a multisampled pass's
+# layers stay in cache (32 float 4x layers are 12 MB; more is slower on llvmpipe).
+VIEWS_PER_PASS = {"msaa": 32, "single": 256, "top": 64}
+MSAA_STORAGE = ("f32", "u8")
+RESOLVE_UNIT = 5
 
 _VERTEX = """
 #version 330
@@ -50,7 +55,7 @@ in float in_tex;
 in float in_sign;
 out vec3 v_color;
 out vec2 v_uv;
-flat out int v_tex;
+flat out float v_layer;
 out float gl_ClipDistance[1];
 
 vec3 yawed(vec3 p, float phi) {
@@ -81,7 +86,7 @@ void main() {
     float lit = 0.65 + 0.7 * max(0.0, dot(n, light_dir));
     v_color = clamp(col * lit, 0.0, 1.0);
     v_uv = in_uv;
-    v_tex = int(in_tex + 0.5);
+    v_layer = in_tex - 4.0;
 
     vec4 clip;
     if (top == 1) {
@@ -100,28 +105,63 @@ void main() {
 }
 """
 
-_FRAGMENT = """
+# One fragment shader per material, so a fragment samples only its own texture (llvmpipe runs
+# every branch of a shader, so one shader with a texture switch would pay for all of them).
+_FRAGMENT = {
+    "flat": "vec3 texel() { return vec3(1.0); }",
+    "tex": "uniform sampler2D tex;\nvec3 texel() { return texture(tex, v_uv).rgb; }",
+    "glyph": "uniform sampler2DArray tex;\n"
+             "vec3 texel() { return texture(tex, vec3(v_uv, v_layer)).rgb; }",
+}
+_FRAGMENT_MAIN = """
 #version 330
-uniform sampler2D wall_tex;
-uniform sampler2D floor_tex;
-uniform sampler2D ceil_tex;
-uniform sampler2DArray glyph_tex;
 in vec3 v_color;
 in vec2 v_uv;
-flat in int v_tex;
+flat in float v_layer;
 out vec4 f_color;
-void main() {
-    vec3 t = vec3(1.0);
-    if (v_tex == 1) t = texture(wall_tex, v_uv).rgb;
-    else if (v_tex == 2) t = texture(floor_tex, v_uv).rgb;
-    else if (v_tex == 3) t = texture(ceil_tex, v_uv).rgb;
-    else if (v_tex >= 4) t = texture(glyph_tex, vec3(v_uv, float(v_tex - 4))).rgb;
-    f_color = vec4(v_color * t, 1.0);
-}
+%s
+void main() { f_color = vec4(v_color * texel(), 1.0); }
 """
 
-_ATTRS = ("in_pos", "in_normal", "in_uv", "in_color", "in_tex", "in_sign")
-_FORMAT = "3f 3f 2f 3f 1f 1f"
+# Resolve: average each layer's samples into its tile of the 8-bit atlas (the engine's
+# RGBA32F -> RGBA8 blit), one instanced draw for the whole batch.
+_RESOLVE_VERTEX = """
+#version 330
+uniform ivec2 tile;
+uniform ivec2 atlas;
+uniform int cols;
+flat out ivec3 v_origin;
+void main() {
+    int k = gl_InstanceID;
+    ivec2 o = ivec2(k % cols, k / cols) * tile;
+    vec2 corner = vec2(gl_VertexID & 1, gl_VertexID >> 1);
+    vec2 px = vec2(o) + corner * vec2(tile);
+    v_origin = ivec3(o, k);
+    gl_Position = vec4(px / vec2(atlas) * 2.0 - 1.0, 0.0, 1.0);
+}
+"""
+_RESOLVE_FRAGMENT = """
+#version 330
+uniform %s layers;
+uniform int samples;
+flat in ivec3 v_origin;
+out vec4 f_color;
+void main() {
+    ivec3 p = ivec3(ivec2(gl_FragCoord.xy) - v_origin.xy, v_origin.z);
+    %s
+}
+"""
+_RESOLVE_MS = """vec4 sum = vec4(0.0);
+    for (int s = 0; s < samples; ++s) sum += texelFetch(layers, p, s);
+    f_color = sum / float(samples);"""
+_RESOLVE_SINGLE = "f_color = texelFetch(layers, p, 0);"
+
+_ATTRS = (("in_pos", 3), ("in_normal", 3), ("in_uv", 2), ("in_color", 3), ("in_tex", 1),
+          ("in_sign", 1))
+# Static geometry is drawn per material, in this order: (name, program, texture unit).
+_MATERIALS = (("wall", "tex", 1), ("floor", "tex", 2), ("ceil", "tex", 3), ("glyph", "glyph", 4),
+              ("flat", "flat", None))
+_MATERIAL_OF_TEX = {TEX_WALL: "wall", TEX_FLOOR: "floor", TEX_CEIL: "ceil", TEX_NONE: "flat"}
 
 
 def perspective(fovy_deg: float, aspect: float, near: float, far: float) -> np.ndarray:
@@ -164,15 +204,28 @@ class SignRenderer:
     """Renders batches of sign-world views: first-person 80x60 frames and top-down maps.
 
     `samples` is the requested MSAA sample count (the engine asks for 8); it is capped by the
-    driver's maximum, as the engine does, and `self.samples` says what is used.
+    driver's maximum, as the engine does, and `self.samples` says what is used. `msaa_storage`
+    "f32" keeps the engine's float samples; "u8" is about twice as fast on llvmpipe and
+    differs by 1 (of 255) in about 1% of values. `max_views` caps the views drawn per pass.
     """
 
-    def __init__(self, samples: int = 8, backend: str = "egl", max_views: int = MAX_VIEWS_PER_PASS):
+    def __init__(self, samples: int = 8, backend: str = "egl", msaa_storage: str = "f32",
+                 max_views: int | None = None):
         samples = _check_samples(samples)
+        if msaa_storage not in MSAA_STORAGE:
+            raise ValueError(f"msaa_storage must be one of {MSAA_STORAGE}, got {msaa_storage!r}")
+        if max_views is not None and (isinstance(max_views, bool) or not isinstance(
+                max_views, (int, np.integer)) or max_views < 1):
+            raise ValueError(f"max_views must be a positive int or None, got {max_views!r}")
         self.ctx = create_context(backend)
         self.requested_samples = samples
         self.samples = min(samples, max(1, self.ctx.max_samples))
-        self.max_views = int(max_views)
+        self.msaa_storage = msaa_storage
+        self._per_pass = {False: VIEWS_PER_PASS["msaa" if self.samples > 1 else "single"],
+                          True: VIEWS_PER_PASS["top"]}
+        if max_views is not None:
+            self._per_pass = {k: min(v, int(max_views)) for k, v in self._per_pass.items()}
+        self.max_views = max(self._per_pass.values())
         with self.ctx:
             self._build()
 
@@ -197,51 +250,87 @@ class SignRenderer:
         gl.use(4)
         self._textures.append(gl)
 
-        prog = ctx.program(vertex_shader=_VERTEX, fragment_shader=_FRAGMENT)
-        self.prog = prog
-        for name, unit in (("views", 0), ("wall_tex", 1), ("floor_tex", 2), ("ceil_tex", 3),
-                           ("glyph_tex", 4)):
-            prog[name].value = unit
-        prog["proj"].write(perspective(FOV_Y, WIDTH / HEIGHT, Z_NEAR, Z_FAR)
-                           .T.astype("f4").tobytes())
-        prog["top_proj"].write(top_matrix(TOP_WIDTH, TOP_HEIGHT).T.astype("f4").tobytes())
-        prog["obj_pos"].write(OBJ_POS.astype("f4").tobytes())
+        self._progs = {k: ctx.program(vertex_shader=_VERTEX, fragment_shader=_FRAGMENT_MAIN % f)
+                       for k, f in _FRAGMENT.items()}
         key_pos, key_nrm, _ = assets.load_key_mesh("blue")
         self.key_scale = KEY_HEIGHT / float(key_pos[:, :, 1].max())
-        prog["key_scale"].value = self.key_scale
-        prog["light_dir"].value = tuple(LIGHT_DIR)
+        for prog in self._progs.values():
+            self._set(prog, views=0, key_scale=self.key_scale, light_dir=tuple(LIGHT_DIR))
+            prog["proj"].write(perspective(FOV_Y, WIDTH / HEIGHT, Z_NEAR, Z_FAR)
+                               .T.astype("f4").tobytes())
+            prog["top_proj"].write(top_matrix(TOP_WIDTH, TOP_HEIGHT).T.astype("f4").tobytes())
+            if prog.get("obj_pos", None) is not None:
+                prog["obj_pos"].write(OBJ_POS.astype("f4").tobytes())
+        self._buffers = []
 
-        def vao(vertices):
-            buf = ctx.buffer(np.ascontiguousarray(vertices, dtype="f4").tobytes())
-            return ctx.vertex_array(prog, [(buf, _FORMAT, *_ATTRS)]), buf
-
-        self._world, b0 = vao(static_vertices(floor.shape[1], ceil.shape[1], walls.shape[1]))
-        self._boxes, b1 = vao(box_vertices())
-        self._keys, b2 = vao(key_vertices(key_pos, key_nrm))
+        # Static geometry, grouped by material: one range of one buffer per material.
+        verts = static_vertices(floor.shape[1], ceil.shape[1], walls.shape[1])
+        tex = np.rint(verts[:, 11]).astype(int)
+        groups = [verts[np.vectorize(lambda t: _MATERIAL_OF_TEX.get(t, "glyph"))(tex) == name]
+                  for name, _, _ in _MATERIALS]
+        self._world = []
+        for (name, prog, unit), g in zip(_MATERIALS, groups):
+            self._world.append((self._vao(prog, g), unit))
+        self._boxes = self._vao("flat", box_vertices())
+        # Keys: 208 triangles over few distinct (position, normal) pairs: draw them indexed.
+        kv, index = np.unique(key_vertices(key_pos, key_nrm), axis=0, return_inverse=True)
+        self._keys = self._vao("flat", kv, index.astype("i4").ravel())
         marker = np.zeros((3, FLOATS_PER_VERTEX), dtype="f4")
         marker[:, 0:2] = [(1.0, 0.0), (-0.75, -0.75), (-0.75, 0.75)]
         marker[:, 4] = 1.0          # normal +y: fully lit
         marker[:, 8] = 1.0          # red
         marker[:, 12] = -1.0
-        self._marker, b3 = vao(marker)
-        self._buffers = [b0, b1, b2, b3]
+        self._marker = self._vao("flat", marker)
+
+        self._resolve = {}
+        for ms, sampler, body in ((True, "sampler2DMSArray", _RESOLVE_MS),
+                                  (False, "sampler2DArray", _RESOLVE_SINGLE)):
+            prog = ctx.program(vertex_shader=_RESOLVE_VERTEX,
+                               fragment_shader=_RESOLVE_FRAGMENT % (sampler, body))
+            self._set(prog, layers=RESOLVE_UNIT)
+            self._resolve[ms] = (prog, ctx.vertex_array(prog, []))
+
         self._targets = {}
         self._views = np.zeros((self.max_views, 3, 4), dtype=np.float32)
         self._view_tex = ctx.texture((3, self.max_views), 4, dtype="f4")
         self._view_tex.filter = (ctx.NEAREST, ctx.NEAREST)
         self._view_tex.use(0)
 
+    @staticmethod
+    def _set(prog, **values):
+        """Set the uniforms `prog` uses (the GLSL compiler drops the ones it does not)."""
+        for name, value in values.items():
+            if prog.get(name, None) is not None:
+                prog[name].value = value
+
+    def _vao(self, prog_name, vertices, index=None):
+        prog = self._progs[prog_name]
+        buf = self.ctx.buffer(np.ascontiguousarray(vertices, dtype="f4").tobytes())
+        fmt, names = [], []
+        for name, size in _ATTRS:   # skip the attributes this program does not use
+            if prog.get(name, None) is not None:
+                fmt.append(f"{size}f")
+                names.append(name)
+            else:
+                fmt.append(f"{4 * size}x")
+        ibo = None if index is None else self.ctx.buffer(index.tobytes())
+        self._buffers += [b for b in (buf, ibo) if b is not None]
+        vao = self.ctx.vertex_array(prog, [(buf, " ".join(fmt), *names)], index_buffer=ibo,
+                                    index_element_size=4)
+        return prog, vao
+
     def _target(self, top: bool, count: int) -> LayeredTarget:
         # Sized to the largest batch seen so far (up to max_views), so a steady batch size
         # allocates once.
-        need = min(self.max_views, max(1, count))
+        need = min(self._per_pass[top], max(1, count))
         tgt = self._targets.get(top)
         if tgt is None or tgt.layers < need:
             if tgt is not None:
                 tgt.release()
             tile = (TOP_WIDTH, TOP_HEIGHT) if top else (WIDTH, HEIGHT)
             # Top-down views are for videos: single-sampled is plenty and cheap.
-            tgt = LayeredTarget(self.ctx, *tile, need, 1 if top else self.samples)
+            tgt = LayeredTarget(self.ctx, *tile, need, 1 if top else self.samples,
+                                self.msaa_storage)
             self._targets[top] = tgt
         return tgt
 
@@ -275,17 +364,31 @@ class SignRenderer:
         v[:, 1, :3] = yaw[:, :3]
         v[:, 2, :3] = yaw[:, 3:]
         self._view_tex.write(v.tobytes(), viewport=(0, 0, 3, m))
-        prog = self.prog
-        prog["top"].value = int(top)
+        for prog in self._progs.values():
+            prog["top"].value = int(top)
         tgt.begin(SKY)
-        for mode, vao, per in ((0, self._world, 1), (1, self._boxes, 3), (2, self._keys, 3)):
+        for (prog, vao), unit in self._world:
+            self._set(prog, mode=0, tex=unit)
+            vao.render(instances=m)
+        for mode, (prog, vao) in ((1, self._boxes), (2, self._keys)):
             prog["mode"].value = mode
-            vao.render(instances=m * per)
+            vao.render(instances=3 * m)
         if top:
+            prog, vao = self._marker
             prog["mode"].value = 3
-            self._marker.render(instances=m)
+            vao.render(instances=m)
 
     def _read(self, tgt, m, out):
+        ms = tgt.samples > 1
+        prog, vao = self._resolve[ms]
+        self._set(prog, samples=tgt.samples, tile=(tgt.width, tgt.height), atlas=tgt.atlas.size,
+                  cols=tgt.cols)
+        tgt.bind_layers(RESOLVE_UNIT)
+        self.ctx.disable(self.ctx.DEPTH_TEST | self.ctx.CULL_FACE)
+        tgt.atlas.use()
+        vao.render(self.ctx.TRIANGLE_STRIP, vertices=4, instances=m)
+        tgt.bind_layers(RESOLVE_UNIT, bound=False)
+        self.ctx.enable(self.ctx.DEPTH_TEST | self.ctx.CULL_FACE)
         tiles = tgt.read(m)
         # GL rows run bottom-up: flip each tile so row 0 is the top of the image.
         tiles = tiles[:, ::-1].transpose(0, 2, 1, 3, 4)
@@ -312,8 +415,10 @@ class SignRenderer:
         with self.ctx:
             for tgt in self._targets.values():
                 tgt.release()
-            for obj in (self._world, self._boxes, self._keys, self._marker, self.prog,
-                        self._view_tex, *self._textures, *self._buffers):
+            vaos = [v for (_, v), _ in self._world] + [
+                self._boxes[1], self._keys[1], self._marker[1]] + [v for _, v in self._resolve.values()]
+            progs = list(self._progs.values()) + [p for p, _ in self._resolve.values()]
+            for obj in (*vaos, *progs, self._view_tex, *self._textures, *self._buffers):
                 obj.release()
         self.ctx.release()
         self.ctx = None

@@ -49,8 +49,7 @@ class _SignCore:
     def step(self, action: int):
         """(reward, near an object, done as the DREAM env reports it)."""
         r, term, trunc = K.move_and_score(action, 0, self.pos, self.theta, self.steps, self.task,
-                                          self.instr, K.WALL_SEGS, K.OBJ_POS, K.OBJ_RADIUS,
-                                          K.NEAR_DIST, K.SIGN_POS, K.MAX_EPISODE_STEPS)
+                                          self.instr, K.MAX_EPISODE_STEPS)
         # Touching an object is the only way to a nonzero reward (+1 or -1).
         return r, r != 0.0, bool(term or trunc)
 
