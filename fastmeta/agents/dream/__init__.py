@@ -1,6 +1,17 @@
 """DREAM (Liu et al., ICML 2021), vectorized: N meta-episodes act together on fastmeta's
-batched envs; replay and recurrent unrolls stay on the learner's device."""
+batched envs; replay and recurrent unrolls stay on the learner's device.
+
+Python API: `train(resolve("fast", environment="map"), "experiments/map")`; command line:
+`fastmeta train dream --env map --preset fast`.
+"""
 from fastmeta.agents.dream.config import ConfigError, resolve
-from fastmeta.agents.dream.train import main, train
 
 __all__ = ["ConfigError", "resolve", "main", "train"]
+
+
+def __getattr__(name):
+    # Imported on use so `python -m fastmeta.agents.dream.train` does not import itself twice.
+    if name in ("main", "train"):
+        from fastmeta.agents.dream import train as module
+        return getattr(module, name)
+    raise AttributeError(name)
