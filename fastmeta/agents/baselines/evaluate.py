@@ -1,0 +1,88 @@
+"""The baselines' evaluation protocol (spec §3.5, §2.5) on the batched env.
+
+Test trial j uses `create_env(j, test=True)` (env id = test_ids[RS(j).randint(n_test)]) and a
+fresh instruction wrapper seeded j + 1, whose first draw is episode 1's instruction and whose
+second draw is episode 2's. All trials run as slots of one env with those tasks and
+instructions pinned, greedily (test ε), IMPORT on h_t. Score = trial return = second-episode
+return (episode 1's rewards are zeroed).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from fastmeta.agents.dream.evaluate import BUS_ENVS, BUS_GOALS, _t, drawer_contents
+
+
+def instruction_draws(env_name: str, env_id: int, seed: int, count: int = 2) -> list:
+    """The first `count` instructions an InstructionWrapper seeded `seed` draws (§2.2, §2.3, §4.3)."""
+    rs = np.random.RandomState(seed)
+    out = []
+    for _ in range(count):
+        if env_name in BUS_ENVS:
+            out.append(list(BUS_GOALS[rs.randint(4)]))
+        elif env_name == "cooking":
+            c = drawer_contents(env_id)
+            i0, i1 = rs.randint(3, size=2)
+            out.append([c[i0], c[i1]])
+        elif env_name == "miniworld_sign":
+            out.append([int(rs.randint(2, size=(1,))[0])])
+        else:
+            raise ValueError(f"no instruction protocol for env {env_name!r}")
+    return out
+
+
+def trial_protocol(env_name: str, test_ids, n: int = 100):
+    """(env ids [n], instructions [n, 2 episodes, instruction dims]) of test trials 0..n-1."""
+    test_ids = np.asarray(test_ids).reshape(-1)
+    ids = np.array([test_ids[np.random.RandomState(j).randint(len(test_ids))] for j in range(n)],
+                   dtype=np.int64)
+    instr = np.array([instruction_draws(env_name, e, j + 1) for j, e in enumerate(ids)],
+                     dtype=np.int64)
+    return ids, instr
+
+
+class TrialEvaluator:
+    """Runs the test trials on its own batched env, reusing it between evaluations."""
+
+    def __init__(self, env_name: str, make_env, n: int = 100, seed: int = 0):
+        self.env_name, self.n, self.seed = env_name, n, seed
+        self.env = make_env(num_envs=n, split="test")
+        self.ids, self.instructions = trial_protocol(env_name, self.env.test_ids(), n)
+
+    @torch.no_grad()
+    def run(self, learner, gif_slots: int = 0) -> dict:
+        env, dev = self.env, learner.device
+        slots = learner.new_slots(self.n)
+        env.reset(seed=self.seed, tasks=self.ids, instructions=self.instructions)
+        active = np.ones(self.n, dtype=bool)
+        returns = np.zeros(self.n)
+        lengths = np.zeros(self.n)
+        frames = [] if gif_slots and self._can_render() else None
+        while active.any():
+            if frames is not None:
+                frames.append(env.render()[:gif_slots].copy())
+            episode = env.info["episode"].copy()
+            a = learner.act(slots, _t(env.obs, dev), _t(env.instructions, dev), _t(env.tasks, dev))
+            _, rew, term, trunc, info = env.step(a.cpu().numpy())
+            out = learner.observe(slots, _t(episode, dev), _t(rew, dev, torch.float64),
+                                  _t(term | trunc, dev), _t(info["trial_done"], dev),
+                                  _t(env.obs, dev), _t(env.instructions, dev))
+            if out:
+                s = out["slots"].cpu().numpy()
+                keep = active[s]
+                returns[s[keep]] = out["returns"].cpu().numpy()[keep]
+                lengths[s[keep]] = out["lengths"].cpu().numpy()[keep]
+                active[s] = False
+        result = {"test_return": float(returns.mean()), "returns": returns,
+                  "test_steps": float(lengths.mean())}
+        if frames:
+            result["frames"] = np.stack(frames, 1)      # [slots, time, H, W, 3]
+        return result
+
+    def _can_render(self) -> bool:
+        try:
+            self.env.render()
+            return True
+        except (NotImplementedError, ImportError, ModuleNotFoundError):
+            return False
