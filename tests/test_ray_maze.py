@@ -102,7 +102,8 @@ def test_cast_matches_reference_from_arbitrary_poses(seed, x, y, h):
     V, H, goals, values = R.sample_task(Stream(initial_state(seed, 0)))
     task = RayMazeTask(*[a[None] for a in ref_task_arrays((V, H, goals, values))])
     obs = np.zeros((1, 30), np.float32)
-    K.write_obs(obs, task.v_walls, task.h_walls, task.goals, 0, x, y, h)
+    vm, hm = K.wall_masks(task.v_walls, task.h_walls, 0)
+    K.write_obs(obs, vm, hm, task.goals, 0, x, y, h)
     ref = R.RayMazeRef(0, 0, task=(V, H, goals, values))
     ref.x, ref.y, ref.heading = x, y, h
     np.testing.assert_array_equal(obs[0], np.array(ref.obs(), dtype=np.float32))
@@ -134,14 +135,14 @@ def test_corner_block_rule():
     # a horizontal wall ending at x = 1 on y = 1; a ray grazing y = 1 within 0.05 stops at the
     # first x-crossing although no vertical wall is there
     task = hand_task(h=[(1, 1)])
-    V, H = task.v_walls[None], task.h_walls[None]
-    d, hx, hy, kind = K.cast(V, H, 0, 0.5, 1.02, K.TAN[0, 15], K.COT[0, 15], K.BACK_X[0, 15],
+    vm, hm = K.wall_masks(task.v_walls[None], task.h_walls[None], 0)
+    d, hx, hy, kind = K.cast(vm, hm, 0.5, 1.02, K.TAN[0, 15], K.COT[0, 15], K.BACK_X[0, 15],
                              K.BACK_Y[0, 15])
     assert (d, kind) == (pytest.approx(0.45), 1) and hx == pytest.approx(0.95)
     rd = R.cast(task.v_walls.tolist(), task.h_walls.tolist(), 0.5, 1.02, 0.0)
     assert rd[0] == d and rd[3] == kind
     # 0.05 away from the line the corner no longer blocks: the ray crosses the room
-    d, *_ = K.cast(V, H, 0, 0.5, 1.06, K.TAN[0, 15], K.COT[0, 15], K.BACK_X[0, 15], K.BACK_Y[0, 15])
+    d, *_ = K.cast(vm, hm, 0.5, 1.06, K.TAN[0, 15], K.COT[0, 15], K.BACK_X[0, 15], K.BACK_Y[0, 15])
     assert d == pytest.approx(2.45)
 
 

@@ -118,15 +118,16 @@ class RayMaze(LifetimeEnv):
         self.episode_return[:] = 0
 
     def _step(self, actions):
-        t, p = self._task, self._pinned_task
-        bad = K.step(actions, t.v_walls, t.h_walls, t.goals, t.goal_values, self._pinned,
-                     p.v_walls, p.h_walls, p.goals, p.goal_values, self.rng_states,
-                     *self._params(), self.episode_length, self.episodes_per_lifetime,
-                     self.px, self.py, self.heading, self.touched, self.elapsed, self._return,
-                     self.episode, self.obs, self.final_obs, self.rew, self.episode_return,
-                     self.terminated, self.truncated, self.trial_done)
+        bad = K.first_bad_action(actions)
         if bad >= 0:
             self._raise_bad_action(actions, bad)
+        t, p = self._task, self._pinned_task
+        K.step(actions, t.v_walls, t.h_walls, t.goals, t.goal_values, self._pinned,
+               p.v_walls, p.h_walls, p.goals, p.goal_values, self.rng_states,
+               *self._params(), self.episode_length, self.episodes_per_lifetime,
+               self.px, self.py, self.heading, self.touched, self.elapsed, self._return,
+               self.episode, self.obs, self.final_obs, self.rew, self.episode_return,
+               self.terminated, self.truncated, self.trial_done)
 
     # -- views ------------------------------------------------------------------------------------
     def render(self, scale: int = 32) -> np.ndarray:

@@ -64,70 +64,121 @@ def _wrap_clamp(idx, size):
 
 
 @njit(inline="always", cache=True)
-def cast(V, H, i, px, py, tn, ct, back_x, back_y):
-    """Nearest wall hit of one ray in slot i -> (distance, hit x, hit y, 1 if x-crossing else 0).
+def _mod1(x):
+    # Python's x % 1.0 (fmod, then +1 for negatives) for |x| < 2**52: both forms round the
+    # exact x - floor(x) once, and this one avoids the libm fmod call
+    return x - math.floor(x)
 
-    Candidates of a family lie at increasing distance, so the first valid one is the nearest.
-    Values beyond 1e9 (tan near pi/2, cot = inf at phi = 0) can never pass the index checks and
-    are treated as the non-finite candidates the spec rules out.
-    """
-    dx = np.inf
-    hxx = hxy = np.nan
-    if back_x:
-        delta = (px - E) % 1.0
-    else:
-        delta = (-E - px) % 1.0
-    for k in range(4):
-        if back_x:
-            xk = px - delta - k
-            yk = py - tn * (delta + k)
-        else:
-            xk = px + delta + k
-            yk = py + tn * (delta + k)
-        if not abs(yk) < 1e9:
-            continue
-        c = np.int64(np.rint(xk))
+
+@njit(inline="always", cache=True)
+def wall_masks(V, H, i):
+    """Slot i's walls as bits: V[c, j] is bit 3c + j of the first, H[c, j] bit 4c + j of the second."""
+    vm = np.int64(0)
+    hm = np.int64(0)
+    for c in range(4):
+        for j in range(3):
+            if V[i, c, j]:
+                vm |= np.int64(1) << (3 * c + j)
+            if H[i, j, c]:
+                hm |= np.int64(1) << (4 * j + c)
+    return vm, hm
+
+
+@njit(inline="always", cache=True)
+def _valid_x(vm, hm, xk, yk):
+    """Does the x-crossing candidate (xk, yk) stop the ray (spec §1.3 validity rule)?"""
+    c = np.int64(np.rint(xk))
+    if 0 <= c <= 3:
         jlo = np.int64(math.floor(yk - E))
+        if 0 <= jlo <= 2 and (vm >> (3 * c + jlo)) & 1:
+            return True
         jhi = np.int64(math.floor(yk + E))
-        jr = np.int64(np.rint(yk))
-        ok = False
-        if 0 <= c <= 3:
-            ok = (0 <= jlo <= 2 and V[i, c, jlo]) or (0 <= jhi <= 2 and V[i, c, jhi])
-        if not ok and 0 <= jr <= 3 and abs(yk - jr) < E:
-            # corner-block rule, ungated by the column range as in the original
-            ok = H[i, _wrap_clamp(c - 1, 3), jr] or H[i, _wrap_clamp(c, 3), jr]
-        if ok:
-            dx = math.sqrt((xk - px) ** 2 + (yk - py) ** 2)
-            hxx, hxy = xk, yk
-            break
-    if back_y:
-        delta = (py - E) % 1.0
+        if 0 <= jhi <= 2 and (vm >> (3 * c + jhi)) & 1:
+            return True
+    jr = np.int64(np.rint(yk))
+    if 0 <= jr <= 3 and abs(yk - jr) < E:
+        # corner-block rule, ungated by the column range as in the original
+        return ((hm >> (4 * _wrap_clamp(c - 1, 3) + jr)) & 1 or
+                (hm >> (4 * _wrap_clamp(c, 3) + jr)) & 1) != 0
+    return False
+
+
+@njit(inline="always", cache=True)
+def _valid_y(vm, hm, xk, yk):
+    """Does the y-crossing candidate (xk, yk) stop the ray (the mirror rule)?"""
+    r = np.int64(np.rint(yk))
+    if r < 0 or r > 3:
+        return False
+    ilo = np.int64(math.floor(xk - E))
+    if 0 <= ilo <= 2 and (hm >> (4 * ilo + r)) & 1:
+        return True
+    ihi = np.int64(math.floor(xk + E))
+    if 0 <= ihi <= 2 and (hm >> (4 * ihi + r)) & 1:
+        return True
+    ir = np.int64(np.rint(xk))
+    if 0 <= ir <= 3 and abs(xk - ir) < E:
+        return ((vm >> (3 * ir + _wrap_clamp(r - 1, 3))) & 1 or
+                (vm >> (3 * ir + _wrap_clamp(r, 3))) & 1) != 0
+    return False
+
+
+@njit(inline="always", cache=True)
+def _x_candidate(px, py, tn, delta, k, back):
+    if back:
+        xk = px - delta - k
+        yk = py - tn * (delta + k)
     else:
-        delta = (-E - py) % 1.0
-    for k in range(4):
-        if back_y:
-            xk = px - ct * (delta + k)
-            yk = py - delta - k
+        xk = px + delta + k
+        yk = py + tn * (delta + k)
+    if not abs(yk) < 1e9:
+        return xk, yk, np.inf
+    return xk, yk, math.sqrt((xk - px) ** 2 + (yk - py) ** 2)
+
+
+@njit(inline="always", cache=True)
+def _y_candidate(px, py, ct, delta, k, back):
+    if back:
+        xk = px - ct * (delta + k)
+        yk = py - delta - k
+    else:
+        xk = px + ct * (delta + k)
+        yk = py + delta + k
+    if not abs(xk) < 1e9:
+        return xk, yk, np.inf
+    return xk, yk, math.sqrt((xk - px) ** 2 + (yk - py) ** 2)
+
+
+@njit(inline="always", cache=True)
+def cast(vm, hm, px, py, tn, ct, back_x, back_y):
+    """Nearest wall hit of one ray -> (distance, hit x, hit y, 1 if x-crossing else 0).
+
+    The spec takes the first valid candidate of each family (k = 0..3) and lets the x-family
+    win only if strictly nearer. Candidates of one family lie at increasing distance, so walking
+    both families merged by distance (the y-candidate first on ties) and stopping at the first
+    valid one gives the same hit while testing only the candidates in front of it. Values beyond
+    1e9 (tan near pi/2, cot = inf at phi = 0) can never pass the index checks: they get an
+    infinite distance, as the non-finite candidates the spec rules out.
+    """
+    dx0 = _mod1(px - E) if back_x else _mod1(-E - px)
+    dy0 = _mod1(py - E) if back_y else _mod1(-E - py)
+    kx = 0
+    ky = 0
+    xx, xy, dx = _x_candidate(px, py, tn, dx0, 0, back_x)
+    yx, yy, dy = _y_candidate(px, py, ct, dy0, 0, back_y)
+    while kx < 4 or ky < 4:
+        if kx < 4 and (ky >= 4 or dx < dy):
+            if dx < np.inf and _valid_x(vm, hm, xx, xy):
+                return dx, xx, xy, 1
+            kx += 1
+            if kx < 4:
+                xx, xy, dx = _x_candidate(px, py, tn, dx0, kx, back_x)
         else:
-            xk = px + ct * (delta + k)
-            yk = py + delta + k
-        if not abs(xk) < 1e9:
-            continue
-        r = np.int64(np.rint(yk))
-        if r < 0 or r > 3:
-            continue
-        ilo = np.int64(math.floor(xk - E))
-        ihi = np.int64(math.floor(xk + E))
-        ir = np.int64(np.rint(xk))
-        ok = (0 <= ilo <= 2 and H[i, ilo, r]) or (0 <= ihi <= 2 and H[i, ihi, r])
-        if not ok and 0 <= ir <= 3 and abs(xk - ir) < E:
-            ok = V[i, ir, _wrap_clamp(r - 1, 3)] or V[i, ir, _wrap_clamp(r, 3)]
-        if ok:
-            dy = math.sqrt((xk - px) ** 2 + (yk - py) ** 2)
-            if dx < dy:  # the x-family wins only if strictly nearer
-                break
-            return dy, xk, yk, 0
-    return dx, hxx, hxy, 1 if dx < np.inf else 0
+            if dy < np.inf and _valid_y(vm, hm, yx, yy):
+                return dy, yx, yy, 0
+            ky += 1
+            if ky < 4:
+                yx, yy, dy = _y_candidate(px, py, ct, dy0, ky, back_y)
+    return np.inf, np.nan, np.nan, 0
 
 
 @njit(inline="always", cache=True)
@@ -136,14 +187,17 @@ def _in_goal(goals, i, g, x, y):
 
 
 @njit(inline="always", cache=True)
-def write_obs(obs, V, H, goals, i, px, py, h):
+def write_obs(obs, vm, hm, goals, i, px, py, h):
     """obs[i] = [d_-7 .. d_7, t_-7 .. t_7] for the agent at (px, py) with heading h."""
+    # the 3 goal rectangles in registers: the containment test runs for every ray
+    a0, a1, a2, a3 = goals[i, 0, 0], goals[i, 0, 1], goals[i, 0, 2], goals[i, 0, 3]
+    b0, b1, b2, b3 = goals[i, 1, 0], goals[i, 1, 1], goals[i, 1, 2], goals[i, 1, 3]
+    c0, c1, c2, c3 = goals[i, 2, 0], goals[i, 2, 1], goals[i, 2, 2], goals[i, 2, 3]
     for j in range(NUM_RAYS):
-        d, hx, hy, kind = cast(V, H, i, px, py, TAN[h, j], COT[h, j], BACK_X[h, j], BACK_Y[h, j])
-        for g in range(goals.shape[1]):
-            if _in_goal(goals, i, g, hx, hy):
-                kind = 2
-                break
+        d, hx, hy, kind = cast(vm, hm, px, py, TAN[h, j], COT[h, j], BACK_X[h, j], BACK_Y[h, j])
+        if ((a0 <= hx <= a1 and a2 <= hy <= a3) or (b0 <= hx <= b1 and b2 <= hy <= b3)
+                or (c0 <= hx <= c1 and c2 <= hy <= c3)):
+            kind = 2
         obs[i, j] = d
         obs[i, NUM_RAYS + j] = kind
 
@@ -244,13 +298,14 @@ def _copy_task(V, H, goals, values, i, V2, H2, goals2, values2):
 
 @njit(inline="always", cache=True)
 def _start_episode(obs, V, H, goals, i, px, py, heading, touched, elapsed, ret):
+    vm, hm = wall_masks(V, H, i)
     px[i] = START_X
     py[i] = START_Y
     heading[i] = 0
     touched[i] = False
     elapsed[i] = 0
     ret[i] = 0.0
-    write_obs(obs, V, H, goals, i, START_X, START_Y, 0)
+    write_obs(obs, vm, hm, goals, i, START_X, START_Y, 0)
 
 
 @njit(cache=True)
@@ -268,22 +323,27 @@ def install_tasks(V, H, goals, values, use_given, V2, H2, goals2, values2, state
 
 # -- step -----------------------------------------------------------------------------------------
 @njit(cache=True)
+def first_bad_action(actions):
+    """-1, or the first slot whose action is not 0, 1 or 2."""
+    for i in range(actions.shape[0]):
+        if actions[i] < 0 or actions[i] > 2:
+            return i
+    return -1
+
+
+@njit(cache=True)
 def step(actions, V, H, goals, values, pinned, V2, H2, goals2, values2, states, p_reward,
          reward_value, penalty_value, episode_length, episodes_per_lifetime,
          px, py, heading, touched, elapsed, ret, episode,
          obs, final_obs, rew, episode_return, terminated, truncated, trial_done):
-    """One step in every slot. Returns -1, or the first slot whose action is out of range (then
-    nothing has changed)."""
-    n = actions.shape[0]
-    for i in range(n):
-        if actions[i] < 0 or actions[i] > 2:
-            return i
-    for i in range(n):
+    """One step in every slot (actions already checked by `first_bad_action`)."""
+    for i in range(actions.shape[0]):
         a = actions[i]
         h = heading[i]
         x, y = px[i], py[i]
+        vm, hm = wall_masks(V, H, i)
         if a == 0:
-            d, hx, hy, _ = cast(V, H, i, x, y, TAN[h, NUM_RAYS], COT[h, NUM_RAYS],
+            d, hx, hy, _ = cast(vm, hm, x, y, TAN[h, NUM_RAYS], COT[h, NUM_RAYS],
                                 BACK_X[h, NUM_RAYS], BACK_Y[h, NUM_RAYS])
             if d > STEP + SNAP:
                 x = x + STEP * COS[h]
@@ -314,7 +374,7 @@ def step(actions, V, H, goals, values, pinned, V2, H2, goals2, values2, states, 
         ret[i] += r
         rew[i] = r
         episode_return[i] = ret[i]
-        write_obs(obs, V, H, goals, i, x, y, h)
+        write_obs(obs, vm, hm, goals, i, x, y, h)
         terminated[i] = False
         t = elapsed[i] + 1
         if t < episode_length:
@@ -337,4 +397,3 @@ def step(actions, V, H, goals, values, pinned, V2, H2, goals2, values2, states, 
             trial_done[i] = False
         episode[i] = e
         _start_episode(obs, V, H, goals, i, px, py, heading, touched, elapsed, ret)
-    return -1
