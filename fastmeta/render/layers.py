@@ -37,6 +37,8 @@ GL_TEXTURE_MIN_FILTER = 0x2801
 GL_TEXTURE_MAG_FILTER = 0x2800
 GL_TEXTURE0 = 0x84C0
 SCRATCH_UNIT = 15  # texture unit used while creating targets, so no sampler binding is disturbed
+# The engine's 16-bit depth z-fights on a few sign pixels here; 24 bits is the safe stand-in.
+DEPTH_FORMAT = GL_DEPTH_COMPONENT24
 
 _gl = None
 
@@ -98,13 +100,13 @@ class LayeredTarget:
             fmt = GL_RGBA32F if msaa_storage == "f32" else GL_RGBA8
             gl.glTexImage3DMultisample(target, samples, fmt, width, height, layers, 1)
             gl.glBindTexture(target, depth)
-            gl.glTexImage3DMultisample(target, samples, GL_DEPTH_COMPONENT24, width, height,
+            gl.glTexImage3DMultisample(target, samples, DEPTH_FORMAT, width, height,
                                        layers, 1)
         else:
             # Without MSAA the engine draws straight into an 8-bit target (sign.md §7.1, §7.6).
             target = GL_TEXTURE_2D_ARRAY
             for tex, fmt, base, typ in ((colour, GL_RGBA8, GL_RGBA, GL_UNSIGNED_BYTE),
-                                        (depth, GL_DEPTH_COMPONENT24, GL_DEPTH_COMPONENT, GL_FLOAT)):
+                                        (depth, DEPTH_FORMAT, GL_DEPTH_COMPONENT, GL_FLOAT)):
                 gl.glBindTexture(target, tex)
                 gl.glTexImage3D(target, 0, fmt, width, height, layers, 0, base, typ, None)
                 gl.glTexParameteri(target, GL_TEXTURE_MIN_FILTER, GL_NEAREST)
