@@ -11,6 +11,9 @@ from fastmeta.agents.baselines.q_networks import ImportQNet, RL2QNet, VariBADQNe
 from fastmeta.agents.dream.learner import EnvSpecInfo
 from fastmeta.agents.dream.q_networks import count_parameters
 
+# tiny matmuls: one thread avoids OpenMP hand-offs that dominate on a busy machine
+torch.set_num_threads(1)
+
 # spec §6, online Q networks of the paper configs: E-RL² / IMPORT / VariBAD
 COUNTS = {"vanilla": (121_715, 216_755, 264_503), "distraction": (121_715, 234_419, 264_503),
           "map": (130_707, 234_739, 282_616), "cooking": (154_483, 283_571, 330_555)}
