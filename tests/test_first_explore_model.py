@@ -145,3 +145,13 @@ def test_layout_positions_episode_numbers_and_mask():
     np.testing.assert_array_equal(m, expect)
     ctl = EpisodicLayout(num_eps=2, ep_len=2, control=True)
     assert ctl.mask is None and ctl.ep.tolist() == [0, 0, 0, 1, 1, 1]
+
+
+def test_cpu_decode_attention_kernel_equals_the_torch_expression():
+    from fastmeta.agents.first_explore.decode_attention import attend, attend_torch
+    torch.manual_seed(5)
+    q, k, v = torch.randn(24, 32), torch.randn(24, 50, 32) * 3, torch.randn(24, 50, 32)
+    for n in (1, 7, 50):
+        with torch.no_grad():
+            torch.testing.assert_close(attend(q, k, v, n), attend_torch(q, k, v, n),
+                                       atol=1e-5, rtol=1e-5)

@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fastmeta.agents.first_explore.decode_attention import attend
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -104,15 +106,13 @@ class Block(nn.Module):
         """x: (B, D), one new token per lifetime, written at cache index `slot`; it attends to
         cache entries 0..slot (every lifetime in a batch is at the same point).
 
-        k_cache/v_cache: (B*H, max_len, d_head). Attention is two batched matmuls: for a single
-        query row they cost a fraction of the fused SDPA kernel on CPU."""
+        k_cache/v_cache: (B*H, max_len, d_head); see decode_attention.py."""
         b, d = x.shape
         qkv = self.c_attn(self.ln_1(x)).view(b, 3, self.n_head, self.d_head)
-        q, k, v = (t.reshape(b * self.n_head, 1, self.d_head) for t in qkv.unbind(1))
-        k_cache[:, slot] = k[:, 0]
-        v_cache[:, slot] = v[:, 0]
-        att = torch.bmm(q, k_cache[:, :slot + 1].transpose(1, 2)) * (self.d_head ** -0.5)
-        a = torch.bmm(torch.softmax(att, -1), v_cache[:, :slot + 1])
+        q, k, v = (t.reshape(b * self.n_head, self.d_head) for t in qkv.unbind(1))
+        k_cache[:, slot] = k
+        v_cache[:, slot] = v
+        a = attend(q, k_cache, v_cache, slot + 1)
         x = x + self.c_proj(a.view(b, d))
         return x + self.mlp(x)
 
