@@ -411,3 +411,16 @@ def test_render_shows_goals_walls_and_agent():
     assert tuple(px(0.85, 0.9)) == (90, 200, 90)         # good goal
     assert tuple(px(1.5, 2.85)) == (220, 80, 80)         # bad goal
     assert tuple(px(1.0, 0.2)) == (20, 20, 20)           # wall x = 1
+
+
+def test_restart_episode_keeps_task_and_episode_index():
+    env = fastmeta.make("RayMaze", num_envs=3, seed=8, episodes_per_lifetime=4)
+    start, tasks = env.obs.copy(), env.tasks
+    for _ in range(25):
+        env.step(np.zeros(3, dtype=np.int64))
+    state = env.rng_states.copy()
+    env.restart_episode()
+    np.testing.assert_array_equal(env.obs, start)
+    np.testing.assert_array_equal(env.tasks.goals, tasks.goals)
+    assert (env.episode == 1).all() and (env.px == 0.5).all() and not env.touched.any()
+    np.testing.assert_array_equal(env.rng_states, state)

@@ -180,7 +180,7 @@ class RayMaze(LifetimeEnv):
         # agent and heading
         near = (wx - self.px[:, None, None]) ** 2 + (wy - self.py[:, None, None]) ** 2 <= 0.12 ** 2
         img[near] = [40, 80, 220]
-        hs = np.linspace(0.0, 0.12, scale // 4 + 1)[None, :]
+        hs = np.linspace(0.0, 0.25, scale // 2 + 1)[None, :]
         r, c = pix(self.px[:, None] + hs * np.cos(th)[:, None], self.py[:, None] + hs * np.sin(th)[:, None])
         img[np.arange(n)[:, None], r, c] = 255
         return img
