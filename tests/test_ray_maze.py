@@ -424,3 +424,22 @@ def test_restart_episode_keeps_task_and_episode_index():
     np.testing.assert_array_equal(env.tasks.goals, tasks.goals)
     assert (env.episode == 1).all() and (env.px == 0.5).all() and not env.touched.any()
     np.testing.assert_array_equal(env.rng_states, state)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**63), x=st.floats(0.15, 2.85), y=st.floats(0.15, 2.85),
+       snap=st.booleans())
+def test_index_gating_of_the_corner_rule_cannot_change_a_hit(seed, x, y, snap):
+    """The spec says the original's ungated corner-rule indices (wrap at -1, clamp above) act only
+    at or beyond an outer wall, where they cannot change the hit: check against fully gated and
+    mirrored readings, from arbitrary poses and from poses grazing a wall line."""
+    V, H, _, _ = R.sample_task(Stream(initial_state(seed, 0)))
+    if snap:  # within 0.05 of a grid line, where the corner rule fires
+        x, y = round(x) + 0.04 * (1 if x > round(x) else -1), round(y) + 0.03
+        x, y = min(max(x, 0.15), 2.85), min(max(y, 0.15), 2.85)
+    for h in range(8):
+        for a in R.RAY_OFFSETS:
+            phi = (h * (math.pi / 4) + a) % (2 * math.pi)
+            hit = R.cast(V, H, x, y, phi)
+            assert R.cast(V, H, x, y, phi, gating="full") == hit
+            assert R.cast(V, H, x, y, phi, gating="mirror") == hit

@@ -95,8 +95,13 @@ def _finite(v):
     return math.isfinite(v) and abs(v) < 1e9
 
 
-def cast(V, H, px, py, phi):
-    """(distance, hit x, hit y, type) of the ray from (px, py) at angle phi in [0, 2pi)."""
+def cast(V, H, px, py, phi, gating="spec"):
+    """(distance, hit x, hit y, type) of the ray from (px, py) at angle phi in [0, 2pi).
+
+    `gating` varies the index checks the spec says cannot matter (tests check that claim):
+    "spec" as §1.3 reads; "full" gates every corner-rule index by its range; "mirror" makes the
+    y-family the exact mirror of the x-family (its corner clause not gated by round(y_k)).
+    """
     tn = math.tan(phi)
     ct = math.inf if tn == 0.0 else 1.0 / tn
     best_x = None
@@ -111,7 +116,7 @@ def cast(V, H, px, py, phi):
             continue
         i, jlo, jhi, jr = round(xk), math.floor(yk - E), math.floor(yk + E), round(yk)
         ok = 0 <= i <= 3 and ((0 <= jlo <= 2 and V[i][jlo]) or (0 <= jhi <= 2 and V[i][jhi]))
-        if not ok and 0 <= jr <= 3 and abs(yk - jr) < E:
+        if not ok and 0 <= jr <= 3 and abs(yk - jr) < E and (gating != "full" or 0 <= i <= 3):
             ok = H[_wrap_clamp(i - 1, 3)][jr] or H[_wrap_clamp(i, 3)][jr]
         if ok:
             best_x = (math.sqrt((xk - px) ** 2 + (yk - py) ** 2), xk, yk)
@@ -127,9 +132,9 @@ def cast(V, H, px, py, phi):
         if not (_finite(xk) and _finite(yk)):
             continue
         j, ilo, ihi, ir = round(yk), math.floor(xk - E), math.floor(xk + E), round(xk)
-        if not 0 <= j <= 3:
+        if gating != "mirror" and not 0 <= j <= 3:
             continue
-        ok = (0 <= ilo <= 2 and H[ilo][j]) or (0 <= ihi <= 2 and H[ihi][j])
+        ok = 0 <= j <= 3 and ((0 <= ilo <= 2 and H[ilo][j]) or (0 <= ihi <= 2 and H[ihi][j]))
         if not ok and 0 <= ir <= 3 and abs(xk - ir) < E:
             ok = V[ir][_wrap_clamp(j - 1, 3)] or V[ir][_wrap_clamp(j, 3)]
         if ok:
