@@ -218,6 +218,12 @@ class SignRenderer:
                 max_views, (int, np.integer)) or max_views < 1):
             raise ValueError(f"max_views must be a positive int or None, got {max_views!r}")
         self.ctx = create_context(backend)
+        if "GL_ARB_shader_viewport_layer_array" not in self.ctx.extensions:
+            self.ctx.release()
+            raise RuntimeError(
+                "the OpenGL driver lacks GL_ARB_shader_viewport_layer_array, which the batched "
+                "renderer uses to give every view its own layer (Mesa >= 18 and current GPU "
+                f"drivers have it); driver: {self.ctx.info.get('GL_RENDERER')}")
         self.requested_samples = samples
         self.samples = min(samples, max(1, self.ctx.max_samples))
         self.msaa_storage = msaa_storage
