@@ -85,3 +85,16 @@ def test_cli_runs(tmp_path):
             "-b", "fastmeta.max_env_steps=200"] + sum((["-b", b] for b in TINY), [])
     assert main(args) == 0
     assert (tmp_path / "run" / "checkpoint.pt").exists()
+
+
+def test_smoke_training_run_sign(tmp_path):
+    try:
+        fastmeta.make("miniworld_sign", num_envs=1)
+    except Exception as e:                       # no headless GL on this machine
+        pytest.skip(f"sign env unavailable: {e}")
+    cfg = C.resolve("paper", environment="miniworld_sign", bindings=TINY + [
+        "fastmeta.num_envs=2", "fastmeta.eval_meta_episodes=3"])
+    tr = Trainer(cfg, tmp_path / "sign", progress=False)
+    out = tr.run(max_env_steps=120)
+    assert out["env_steps"] == 120 and out["gradient_steps"] > 0
+    assert -1.0 <= out["test_return"] <= 1.0

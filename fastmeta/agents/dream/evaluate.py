@@ -48,8 +48,7 @@ class Evaluator:
     def __init__(self, env_name: str, make_env, n: int = 100, seed: int = 0):
         self.env_name, self.n, self.seed = env_name, n, seed
         self.env = make_env(num_envs=n, split="test")
-        test_ids = self.env.test_ids() if callable(self.env.test_ids) else self.env.test_ids
-        self.ids, self.instructions = evaluation_protocol(env_name, test_ids, n)
+        self.ids, self.instructions = evaluation_protocol(env_name, self.env.test_ids(), n)
 
     @torch.no_grad()
     def run(self, learner, gif_slots: int = 0) -> dict:

@@ -31,6 +31,8 @@ class EnvSpecInfo:
         self.env_id_highs = (int(env.env_id_high),)
         self.num_actions = int(env.single_action_space.n)
         self.max_steps = int(getattr(env, "max_steps", 20))
+        if self.obs_kind == "image":
+            self.obs_highs = ()
         self.obs_dtype = torch.uint8 if self.obs_kind == "image" else torch.uint8 \
             if max(self.obs_highs) <= 256 else torch.int16
 

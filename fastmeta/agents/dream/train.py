@@ -22,6 +22,7 @@ import torch
 
 import fastmeta
 from fastmeta.agents.dream import config as cfg_mod
+from fastmeta.agents.dream.env_view import DreamEnvView
 from fastmeta.agents.dream.evaluate import Evaluator, _t, write_gifs
 from fastmeta.agents.dream.learner import DreamLearner, EnvSpecInfo
 from fastmeta.agents.dream.run_log import RunLog
@@ -73,8 +74,8 @@ class Trainer:
         n = int(fm["num_envs"])
 
         def make(num_envs, split):
-            return fastmeta.make(self.env_name, num_envs=num_envs, seed=int(fm["seed"]),
-                                 split=split, episodes_per_trial=2)
+            return DreamEnvView(fastmeta.make(self.env_name, num_envs=num_envs, seed=int(fm["seed"]),
+                                              split=split, episodes_per_trial=2))
 
         self.env = make(n, "train")
         self.spec = EnvSpecInfo(self.env)
@@ -90,7 +91,7 @@ class Trainer:
 
     # -- state --------------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        return {"learner": self.learner.state_dict(), "env": env_state(self.env),
+        return {"learner": self.learner.state_dict(), "env": env_state(self.env.env),
                 "counters": dict(self.counters), "windows": {k: list(v) for k, v in self.windows.items()},
                 "torch_rng": torch.get_rng_state(), "config": self.config}
 
@@ -101,7 +102,7 @@ class Trainer:
         state = torch.load(path or self.dir / CHECKPOINT, map_location=self.learner.device,
                            weights_only=False)
         self.learner.load_state_dict(state["learner"])
-        load_env_state(self.env, state["env"])
+        load_env_state(self.env.env, state["env"])
         self.counters.update(state["counters"])
         for k, v in state["windows"].items():
             self.windows[k].clear()
