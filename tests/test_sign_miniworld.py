@@ -46,18 +46,19 @@ def original(tmp_path_factory):
                          float(rng.uniform(-math.pi, math.pi)), acts])
     tmp = tmp_path_factory.mktemp("miniworld")
     job, out = tmp / "job.json", tmp / "out.npz"
-    job.write_text(json.dumps({"frames": frames, "rollouts": rollouts}))
+    tops = frames[:4]
+    job.write_text(json.dumps({"frames": frames, "tops": tops, "rollouts": rollouts}))
     proc = subprocess.run([sys.executable, str(REFERENCE), str(job), str(out)],
                           capture_output=True, text=True, timeout=300)
     # EGL works here, so a failing miniworld run is a failure, never a skip.
     assert proc.returncode == 0, f"the miniworld reference run failed:\n{proc.stderr[-2000:]}"
     data = np.load(out)
-    return frames, rollouts, data["frames"], data["records"]
+    return frames, rollouts, data["frames"], data["records"], tops, data["tops"]
 
 
 def test_frames_match_miniworld(original):
     from fastmeta.render.sign_renderer import SignRenderer
-    frames, _, theirs, _ = original
+    frames, _, theirs, _, tops, their_tops = original
     try:
         r = SignRenderer()          # 8 requested, capped by the driver: as miniworld does
     except EGLUnavailableError as err:
@@ -67,12 +68,16 @@ def test_frames_match_miniworld(original):
             ours = r.render_one(x, z, th, yaw, task).astype(float)
             mae = np.abs(ours - expected).mean(axis=(0, 1))
             assert (mae <= 1.0).all(), f"pose {(task, x, z, th)}: per-channel MAE {mae}"
+        for (task, x, z, th, yaw), expected in zip(tops, their_tops):
+            ours = r.render_one(x, z, th, yaw, task, top=True).astype(float)
+            mae = np.abs(ours - expected).mean(axis=(0, 1))
+            assert (mae <= 1.0).all(), f"top view {(task, x, z, th)}: per-channel MAE {mae}"
     finally:
         r.release()
 
 
 def test_rollouts_match_miniworld(original):
-    _, rollouts, _, records = original
+    _, rollouts, _, records, _, _ = original
     ends = np.flatnonzero(np.isnan(records[:, 0]))
     starts = np.concatenate([[0], ends[:-1] + 1])
     assert len(ends) == len(rollouts)

@@ -32,7 +32,7 @@ KEY_HEIGHT = 0.6
 LIGHT_DIR = np.array([1.0, 3.5, 1.0]) / math.sqrt(1 + 3.5 ** 2 + 1)
 # Views per pass: enough to amortise the per-pass work, few enough that a multisampled pass's
 # layers stay in cache (32 float 4x layers are 12 MB; more is slower on llvmpipe).
-VIEWS_PER_PASS = {"msaa": 32, "single": 64, "top": 32}
+VIEWS_PER_PASS = {"msaa": 32, "single": 64, "top-msaa": 8, "top": 16}
 MSAA_STORAGE = ("f32", "u8")
 RESOLVE_UNIT = 5
 
@@ -227,8 +227,9 @@ class SignRenderer:
         self.requested_samples = samples
         self.samples = min(samples, max(1, self.ctx.max_samples))
         self.msaa_storage = msaa_storage
-        self._per_pass = {False: VIEWS_PER_PASS["msaa" if self.samples > 1 else "single"],
-                          True: VIEWS_PER_PASS["top"]}
+        ms = self.samples > 1
+        self._per_pass = {False: VIEWS_PER_PASS["msaa" if ms else "single"],
+                          True: VIEWS_PER_PASS["top-msaa" if ms else "top"]}
         if max_views is not None:
             self._per_pass = {k: min(v, int(max_views)) for k, v in self._per_pass.items()}
         self.max_views = max(self._per_pass.values())
@@ -341,9 +342,7 @@ class SignRenderer:
             if tgt is not None:
                 tgt.release()
             tile = (TOP_WIDTH, TOP_HEIGHT) if top else (WIDTH, HEIGHT)
-            # Top-down views are for videos: single-sampled is plenty and cheap.
-            tgt = LayeredTarget(self.ctx, *tile, need, 1 if top else self.samples,
-                                self.msaa_storage)
+            tgt = LayeredTarget(self.ctx, *tile, need, self.samples, self.msaa_storage)
             self._targets[top] = tgt
         return tgt
 

@@ -85,7 +85,8 @@ class SignReference:
 # --- the original engine, for the pixel and physics comparisons ---------------------------------
 # Run as a script (in a subprocess: miniworld's import starts pyglet, whose GL state must not meet
 # the renderer under test):  python tests/reference/sign.py JOB.json OUT.npz
-# JOB = {"frames": [[task, x, z, theta, [6 yaws]], ...],
+# JOB = {"frames": [[task, x, z, theta, [6 yaws]], ...],   (first person, 80x60)
+#        "tops": [[task, x, z, theta, [6 yaws]], ...],     (top-down with the agent, 160x120)
 #        "rollouts": [[task, instruction, x, z, theta, [actions]], ...]}
 def _run_miniworld(job_path, out_path):
     import json
@@ -113,14 +114,22 @@ def _run_miniworld(job_path, out_path):
             current[0] = env
         return env
 
-    frames = []
-    for task, x, z, theta, yaws in job.get("frames", []):
-        env = env_for(task)
-        env.agent.pos = np.array([x, 0.0, z])
-        env.agent.dir = theta
-        for k, obj in enumerate(env._objects[0] + env._objects[1]):
-            obj.dir = yaws[k]
-        frames.append(env.render_obs())
+    from miniworld.opengl import FrameBuffer
+
+    top_fb = None
+    frames, tops = [], []
+    for kind, out in (("frames", frames), ("tops", tops)):
+        for task, x, z, theta, yaws in job.get(kind, []):
+            env = env_for(task)
+            env.agent.pos = np.array([x, 0.0, z])
+            env.agent.dir = theta
+            for k, obj in enumerate(env._objects[0] + env._objects[1]):
+                obj.dir = yaws[k]
+            if kind == "frames":
+                out.append(env.render_obs())
+            else:
+                top_fb = top_fb or FrameBuffer(160, 120, 8)
+                out.append(env.render_top_view(top_fb, render_agent=True))
     records = []
     for task, instruction, x, z, theta, actions in job.get("rollouts", []):
         env = env_for(task, instruction)
@@ -134,6 +143,7 @@ def _run_miniworld(job_path, out_path):
                 break
         records.append([np.nan] * 6)  # end of this rollout
     np.savez(out_path, frames=np.array(frames, dtype=np.uint8).reshape(-1, 60, 80, 3),
+             tops=np.array(tops, dtype=np.uint8).reshape(-1, 120, 160, 3),
              records=np.array(records, dtype=np.float64).reshape(-1, 6))
 
 
