@@ -259,6 +259,27 @@ def test_trials_draw_new_tasks_and_pinned_tasks_stay():
     assert (env.tasks[:4] == 2).all() and (env.final_task == tasks).all()
 
 
+def test_instructions_can_be_fixed_per_episode_of_a_trial():
+    env = pose_env(3, episodes_per_trial=2)
+    free = pose_env(3, episodes_per_trial=2)
+    plan = np.array([[1, 0], [0, 0], [1, 1]])
+    env.reset(seed=5, instructions=plan)
+    free.reset(seed=5)
+    np.testing.assert_array_equal(env.instruction, plan[:, 0])
+    np.testing.assert_array_equal(env.pos, free.pos)           # spawns do not depend on a plan
+    end = np.full(3, 3)
+    env.step(end)
+    np.testing.assert_array_equal(env.instruction, plan[:, 1])
+    env.step(end)                                              # a new trial: drawn again
+    free.step(end)
+    free.step(end)
+    np.testing.assert_array_equal(env.instruction, free.instruction)
+    with pytest.raises(ValueError):
+        env.reset(instructions=np.full((3, 2), 2))
+    with pytest.raises(ValueError):
+        env.reset(instructions=np.zeros((3, 3), np.int64))
+
+
 def test_seeding_is_reproducible_and_independent_of_batch_size():
     a, b = pose_env(3), pose_env(7)
     a.reset(seed=11)

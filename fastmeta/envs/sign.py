@@ -98,6 +98,8 @@ class Sign(BatchedEnv):
         self.trial_done = np.zeros(n, dtype=bool)
         self._pinned = np.zeros(n, dtype=bool)
         self._pinned_task = np.zeros(n, dtype=np.int64)
+        self._planned = np.zeros(n, dtype=bool)
+        self._plan = np.zeros((n, self.episodes_per_trial), dtype=np.int64)
         self.final_pos = np.zeros((n, 2))
         self.final_theta = np.zeros(n)
         self.final_yaw = np.zeros((n, 6))
@@ -190,10 +192,20 @@ class Sign(BatchedEnv):
         self._pinned[self.check_slots(slots)] = False
 
     # -- contract ---------------------------------------------------------------------------
-    def reset(self, seed: int | None = None, tasks=None):
-        """New trial in every slot: a new task (given, pinned or drawn), then its first episode."""
+    def reset(self, seed: int | None = None, tasks=None, instructions=None):
+        """New trial in every slot: a new task (given, pinned or drawn), then its first episode.
+
+        `instructions` (N, episodes_per_trial), 0 box / 1 key, fixes the instruction of each
+        episode of this trial (DREAM's test protocol); spawns are drawn as without it.
+        """
         if tasks is not None:
             tasks = self._check_tasks(tasks, self.num_envs)
+        if instructions is not None:
+            shape = (self.num_envs, self.episodes_per_trial)
+            arr = np.asarray(instructions)
+            if arr.ndim == 3 and arr.shape[2] == 1:
+                arr = arr[..., 0]
+            instructions = check_int_array("instructions", arr, shape, 0, K.NUM_INSTRUCTIONS)
         if seed is not None:
             self.seed(seed)
         K.reset_sign(self._all_slots, self.pos, self.theta, self.yaw, self.steps, self._task,
@@ -201,6 +213,10 @@ class Sign(BatchedEnv):
                      self.rng_states)
         if tasks is not None:
             self._task[:] = tasks
+        self._planned[:] = instructions is not None
+        if instructions is not None:
+            self._plan[:] = instructions
+            self.instruction[:] = self._plan[:, 0]
         self.rew[:] = 0.0
         self.terminated[:] = False
         self.truncated[:] = False
@@ -218,7 +234,7 @@ class Sign(BatchedEnv):
             self.episode, self._pinned, self._pinned_task, self.rng_states,
             self.rew, self.terminated, self.truncated, self.trial_done,
             self.final_pos, self.final_theta, self.final_yaw, self.final_task,
-            self.max_episode_steps, self.episodes_per_trial)
+            self.max_episode_steps, self.episodes_per_trial, self._planned, self._plan)
         self._write_obs(np.flatnonzero(self.terminated | self.truncated) if ended else None)
         return self.obs, self.rew, self.terminated, self.truncated, self.info
 

@@ -141,10 +141,13 @@ def move_and_score(a, i, pos, theta, steps, task, instr, max_steps):
 @njit(cache=True)
 def step_sign(actions, pos, theta, yaw, steps, task, instr, episode, pinned, pinned_task, rng,
               rew, terminated, truncated, trial_done,
-              final_pos, final_theta, final_yaw, final_task, max_steps, episodes_per_trial):
+              final_pos, final_theta, final_yaw, final_task, max_steps, episodes_per_trial,
+              planned, plan):
     """Step every slot; a slot that ends records its final state and starts its next episode.
 
     After `episodes_per_trial` episodes a slot also draws a new task (unless it is pinned).
+    A `planned` slot takes its episodes' instructions from `plan` (N, episodes_per_trial) for
+    the rest of its trial; the draws still happen, so spawns do not depend on the plan.
     Returns the number of slots that ended.
     """
     ended = 0
@@ -167,7 +170,10 @@ def step_sign(actions, pos, theta, yaw, steps, task, instr, episode, pinned, pin
                 episode[i] = 0
                 trial_done[i] = True
                 task[i] = pinned_task[i] if pinned[i] else randint(rng, i, NUM_TASKS)
+                planned[i] = False
             new_episode(rng, i, pos, theta, yaw, steps, instr)
+            if planned[i]:
+                instr[i] = plan[i, episode[i]]
     return ended
 
 
