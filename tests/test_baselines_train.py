@@ -52,6 +52,17 @@ def test_smoke_training_run(method, tmp_path):
     assert (tmp_path / method / "checkpoint.pt").exists()
 
 
+@pytest.mark.parametrize("method", ["import", "varibad"])
+def test_paper_preset_runs_with_the_originals_quirks_and_gifs(method, tmp_path):
+    cfg = C.resolve(method, "paper", environment="map",
+                    bindings=TINY + ["fastmeta.num_envs=1", "fastmeta.gif_trials=2"])
+    assert cfg["fastmeta"]["quirks"]["original_padding"] and cfg["agent"]["update_freq"] == 8
+    tr = BaselineTrainer(cfg, tmp_path, progress=False)
+    out = tr.run(max_env_steps=150)
+    assert out["gradient_steps"] > 0
+    assert len(list((tmp_path / "gifs").glob("*.gif"))) >= 2
+
+
 def _params(tr):
     return torch.cat([p.detach().flatten() for p in tr.learner.agent.online.parameters()])
 
