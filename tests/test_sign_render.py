@@ -133,6 +133,34 @@ def test_msaa_smooths_edges_only(renderer):
         aliased.release()
 
 
+def test_shader_resolve_equals_the_drivers_multisample_blit(renderer):
+    # The engine resolves with glBlitFramebuffer; the renderer averages samples in a shader.
+    from fastmeta.render import layers as L
+    rng = np.random.default_rng(8)
+    m = 5
+    pos = np.column_stack([rng.uniform(1, 9, m), rng.uniform(1, 6, m)])
+    theta, yaw, sign = rng.uniform(-3, 3, m), rng.uniform(-3, 3, (m, 6)), rng.integers(0, 3, m)
+    shader = np.zeros((m, 60, 80, 3), np.uint8)
+    renderer.render(pos, theta, yaw, sign, shader)      # leaves the layers of this batch drawn
+    gl = L._lib()
+    with renderer.ctx:
+        tgt = renderer._target(False, m)
+        assert tgt.samples > 1
+        tgt.atlas.clear(0.0, 0.0, 0.0, 1.0)                 # drop the shader's result first
+        assert not tgt.read(m).any(axis=-1).all()
+        gl.glBindFramebuffer(L.GL_READ_FRAMEBUFFER, tgt._read_fbo)
+        gl.glBindFramebuffer(L.GL_DRAW_FRAMEBUFFER, tgt.atlas.glo)
+        for k in range(m):
+            gl.glFramebufferTextureLayer(L.GL_READ_FRAMEBUFFER, L.GL_COLOR_ATTACHMENT0,
+                                         tgt._tex[0], 0, k)
+            x, y = (k % tgt.cols) * 80, (k // tgt.cols) * 60
+            gl.glBlitFramebuffer(0, 0, 80, 60, x, y, x + 80, y + 60, L.GL_COLOR_BUFFER_BIT,
+                                 L.GL_NEAREST)
+        gl.glBindFramebuffer(L.GL_FRAMEBUFFER, 0)
+        tiles = tgt.read(m)[:, ::-1].transpose(0, 2, 1, 3, 4).reshape(-1, 60, 80, 3)[:m]
+    np.testing.assert_array_equal(tiles, shader)
+
+
 def test_8bit_msaa_storage_is_within_one_level(renderer):
     from fastmeta.render.sign_renderer import SignRenderer
     fast = SignRenderer(msaa_storage="u8")
