@@ -25,6 +25,7 @@ from fastmeta.agents.baselines import config as cfg_mod
 from fastmeta.agents.baselines.evaluate import TrialEvaluator
 from fastmeta.agents.baselines.learner import BaselineLearner
 from fastmeta.agents.dream.config import ENVIRONMENTS, ConfigError
+from fastmeta.agents.dream.env_view import DreamEnvView
 from fastmeta.agents.dream.evaluate import _t, write_gifs
 from fastmeta.agents.dream.learner import EnvSpecInfo
 from fastmeta.agents.dream.run_log import RunLog
@@ -49,8 +50,9 @@ class BaselineTrainer:
         self.env_name = config["environment"]
 
         def make(num_envs, split):
-            return fastmeta.make(self.env_name, num_envs=num_envs, seed=int(fm["seed"]),
-                                 split=split, episodes_per_trial=2)
+            # the DREAM learner's view: grid and sign envs read alike
+            return DreamEnvView(fastmeta.make(self.env_name, num_envs=num_envs, seed=int(fm["seed"]),
+                                              split=split, episodes_per_trial=2))
 
         self.env = make(int(fm["num_envs"]), "train")
         self.spec = EnvSpecInfo(self.env)
@@ -66,7 +68,7 @@ class BaselineTrainer:
 
     # -- state ----------------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        return {"learner": self.learner.state_dict(), "env": env_state(self.env),
+        return {"learner": self.learner.state_dict(), "env": env_state(self.env.env),
                 "counters": dict(self.counters),
                 "windows": {k: list(v) for k, v in self.windows.items()},
                 "torch_rng": torch.get_rng_state(), "config": self.config}
@@ -78,7 +80,7 @@ class BaselineTrainer:
         state = torch.load(path or self.dir / CHECKPOINT, map_location=self.learner.device,
                            weights_only=False)
         self.learner.load_state_dict(state["learner"])
-        load_env_state(self.env, state["env"])
+        load_env_state(self.env.env, state["env"])
         self.counters.update(state["counters"])
         for k, v in state["windows"].items():
             self.windows[k].clear()
