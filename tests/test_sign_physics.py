@@ -102,7 +102,8 @@ def test_kernel_matches_reference(case):
         env.step(np.array([a]))
         assert (env.rew[0], env.terminated[0], env.truncated[0]) == (rew, term, trunc)
         if term or trunc:
-            assert (env.final_pos[0, 0], env.final_pos[0, 1], env.final_theta[0]) == (r.x, r.z, r.theta)
+            last = (env.final_pos[0, 0], env.final_pos[0, 1], env.final_theta[0])
+            assert last == (r.x, r.z, r.theta)
             assert env.steps[0] == 0
             r = ref.SignReference(env.pos[0, 0], env.pos[0, 1], env.theta[0], env._task[0],
                                   env.instruction[0])
@@ -138,7 +139,8 @@ def approach(obj, dist):
     for k in range(8):
         phi = k * math.pi / 4                      # direction from the object to the start
         x, z = ox + dist * math.cos(phi), oz - dist * math.sin(phi)
-        path = [(x - t * math.cos(phi), z + t * math.sin(phi)) for t in (0, 0.7, 1.4) if dist - t > 1.2]
+        path = [(x - t * math.cos(phi), z + t * math.sin(phi))
+                for t in (0, 0.7, 1.4) if dist - t > 1.2]
         if not any(ref.collides(*p) for p in path) and \
                 not any(ref.near(x, z, o) for o in ref.OBJECTS) and 0 < x < 10 and 0 < z < 13:
             return x, z, phi + math.pi

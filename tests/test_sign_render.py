@@ -1,5 +1,6 @@
 """Sign-world frames: expected colours of known surfaces (sign.md §7.4), layouts, determinism,
 batch-versus-single equality and the error for a machine without EGL."""
+import ctypes
 import math
 
 import numpy as np
@@ -148,7 +149,8 @@ def test_shader_resolve_equals_the_drivers_multisample_blit(renderer):
         assert tgt.samples > 1
         tgt.atlas.clear(0.0, 0.0, 0.0, 1.0)                 # drop the shader's result first
         assert not tgt.read(m).any(axis=-1).all()
-        gl.glBindFramebuffer(L.GL_READ_FRAMEBUFFER, tgt._read_fbo)
+        read_fbo = L._gen(gl.glGenFramebuffers)[0]
+        gl.glBindFramebuffer(L.GL_READ_FRAMEBUFFER, read_fbo)
         gl.glBindFramebuffer(L.GL_DRAW_FRAMEBUFFER, tgt.atlas.glo)
         for k in range(m):
             gl.glFramebufferTextureLayer(L.GL_READ_FRAMEBUFFER, L.GL_COLOR_ATTACHMENT0,
@@ -157,6 +159,7 @@ def test_shader_resolve_equals_the_drivers_multisample_blit(renderer):
             gl.glBlitFramebuffer(0, 0, 80, 60, x, y, x + 80, y + 60, L.GL_COLOR_BUFFER_BIT,
                                  L.GL_NEAREST)
         gl.glBindFramebuffer(L.GL_FRAMEBUFFER, 0)
+        gl.glDeleteFramebuffers(1, (ctypes.c_uint * 1)(read_fbo))
         tiles = tgt.read(m)[:, ::-1].transpose(0, 2, 1, 3, 4).reshape(-1, 60, 80, 3)[:m]
     np.testing.assert_array_equal(tiles, shader)
 

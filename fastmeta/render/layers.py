@@ -32,7 +32,6 @@ GL_FRAMEBUFFER_COMPLETE = 0x8CD5
 GL_COLOR_BUFFER_BIT = 0x4000
 GL_DEPTH_BUFFER_BIT = 0x100
 GL_NEAREST = 0x2600
-GL_LINEAR = 0x2601
 GL_TEXTURE_MIN_FILTER = 0x2801
 GL_TEXTURE_MAG_FILTER = 0x2800
 GL_TEXTURE0 = 0x84C0
@@ -58,9 +57,9 @@ def _lib():
             "glTexParameteri": (u, u, i),
             "glFramebufferTexture": (u, u, u, i), "glFramebufferTextureLayer": (u, u, u, i, i),
             "glCheckFramebufferStatus": (u,), "glBlitFramebuffer": (i,) * 8 + (u, u),
-            "glViewport": (i, i, i, i), "glClearColor": (f, f, f, f), "glClearDepth": (ctypes.c_double,),
-            "glClear": (u,), "glDepthMask": (ctypes.c_ubyte,),
-            "glColorMask": (ctypes.c_ubyte,) * 4,
+            "glViewport": (i, i, i, i), "glClearColor": (f, f, f, f),
+            "glClearDepth": (ctypes.c_double,), "glClear": (u,),
+            "glDepthMask": (ctypes.c_ubyte,), "glColorMask": (ctypes.c_ubyte,) * 4,
         }
         for name, args in sigs.items():
             fn = getattr(_gl, name)
@@ -113,7 +112,7 @@ class LayeredTarget:
                 gl.glTexParameteri(target, GL_TEXTURE_MAG_FILTER, GL_NEAREST)
         gl.glBindTexture(target, 0)
         self._target = target
-        self._draw_fbo, self._read_fbo = _gen(gl.glGenFramebuffers, 2)
+        self._draw_fbo = _gen(gl.glGenFramebuffers)[0]
         gl.glBindFramebuffer(GL_FRAMEBUFFER, self._draw_fbo)
         gl.glFramebufferTexture(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, colour, 0)
         gl.glFramebufferTexture(GL_FRAMEBUFFER, GL_DEPTH_ATTACHMENT, depth, 0)
@@ -132,7 +131,8 @@ class LayeredTarget:
         gl = _lib()
         gl.glBindFramebuffer(GL_FRAMEBUFFER, self._draw_fbo)
         gl.glViewport(0, 0, self.width, self.height)
-        # moderngl turns the write masks off for framebuffers without depth (the atlas).
+        # moderngl turns the depth write mask off when it binds a framebuffer without depth (the
+        # atlas): without this the clear would leave the last pass's depth and hide everything.
         gl.glDepthMask(1)
         gl.glColorMask(1, 1, 1, 1)
         gl.glClearColor(*clear_rgb, 1.0)
@@ -140,8 +140,8 @@ class LayeredTarget:
         gl.glClear(GL_COLOR_BUFFER_BIT | GL_DEPTH_BUFFER_BIT)
 
     def bind_layers(self, unit: int, bound: bool = True) -> None:
-        """Bind the layers as a texture on `unit` for the resolve pass (or unbind them: a texture
-        left bound while it is drawn into makes the next pass draw nothing on llvmpipe)."""
+        """Bind the layers as a texture on `unit` for the resolve pass, or unbind them (so the
+        next pass never draws into a bound texture)."""
         gl = _lib()
         gl.glActiveTexture(GL_TEXTURE0 + unit)
         gl.glBindTexture(self._target, self._tex[0] if bound else 0)
@@ -158,8 +158,7 @@ class LayeredTarget:
 
     def release(self) -> None:
         gl = _lib()
-        fbos = (ctypes.c_uint * 2)(self._draw_fbo, self._read_fbo)
-        gl.glDeleteFramebuffers(2, fbos)
+        gl.glDeleteFramebuffers(1, (ctypes.c_uint * 1)(self._draw_fbo))
         gl.glDeleteTextures(2, (ctypes.c_uint * 2)(*self._tex))
         if getattr(self, "atlas", None) is not None:
             self.atlas.color_attachments[0].release()

@@ -427,8 +427,9 @@ class SignRenderer:
         with self.ctx:
             for tgt in self._targets.values():
                 tgt.release()
-            vaos = [v for (_, v), _ in self._world] + [
-                self._boxes[1], self._keys[1], self._marker[1]] + [v for _, v in self._resolve.values()]
+            vaos = [v for (_, v), _ in self._world] + [self._boxes[1], self._keys[1],
+                                                        self._marker[1]]
+            vaos += [v for _, v in self._resolve.values()]
             progs = list(self._progs.values()) + [p for p, _ in self._resolve.values()]
             for obj in (*vaos, *progs, self._view_tex, *self._textures, *self._buffers):
                 obj.release()

@@ -1,4 +1,4 @@
-"""Triangle lists of the sign world for the renderer (sign.md §2-§3, §7.5), built once with numpy.
+"""Triangle lists of the sign world for the renderer (sign.md §2-§3, §7.5), built with numpy.
 
 Every vertex is 13 float32: position (3), normal (3), texture uv (2), colour (3), texture slot
 (1; see TEX_*) and sign text (1; -1 for geometry every world shares, else the text index it
@@ -44,7 +44,7 @@ def _polygon(vs):
 
 
 def room_vertices(floor_size: int, ceil_size: int, wall_size: int) -> list:
-    """Floors, ceilings and the 11 walls; `*_size` are the textures' widths (= heights) in texels."""
+    """Floors, ceilings and the 11 walls; `*_size`: the textures' widths (= heights) in texels."""
     out = []
     for x0, x1, z0, z1 in ROOMS:
         outline = [(x1, z1), (x1, z0), (x0, z0), (x0, z1)]
