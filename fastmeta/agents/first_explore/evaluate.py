@@ -7,7 +7,8 @@ counting); the metric is the cumulative reward over the whole lifetime, explore 
 
 sweeps k (one batched rollout for all k: every k gets the same fixed evaluation tasks), reports
 the best, and plots cumulative reward per pull/episode against the oracle (bandit), uniform-random
-play and the control run. Writes <out>/eval_<name>.json and <out>/eval_<name>.png.
+play and the control run. Writes <out>/eval_<name>.json, <out>/eval_<name>.png and
+<out>/training_<name>.png (periodic evaluations during training against wall-clock).
 """
 from __future__ import annotations
 
@@ -155,6 +156,30 @@ def plot(summaries: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def plot_training(run_dirs: list, path: Path) -> None:
+    """Periodic greedy evaluation (evaluations.csv) of each run against wall-clock minutes."""
+    import csv
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for d in run_dirs:
+        rows = list(csv.DictReader(open(Path(d) / "evaluations.csv")))
+        if not rows:
+            continue
+        cfg = json.loads((Path(d) / "config.json").read_text())
+        label = "always-exploit" if cfg["control"] != "none" else "First-Explore"
+        ax.plot([float(r["elapsed_s"]) / 60 for r in rows], [float(r["eval_return"]) for r in rows],
+                marker=".", label=f"{label} (k={rows[0]['k']})")
+    ax.set_xlabel("training wall-clock (min)")
+    ax.set_ylabel("greedy lifetime return")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m fastmeta.agents.first_explore.evaluate")
     p.add_argument("run", help="First-Explore run directory")
@@ -175,6 +200,7 @@ def main(argv=None) -> int:
     name = Path(a.run).name
     (out / f"eval_{name}.json").write_text(json.dumps(summaries, indent=1) + "\n")
     plot(summaries, out / f"eval_{name}.png")
+    plot_training([a.run] + ([a.control] if a.control else []), out / f"training_{name}.png")
     for s in summaries:
         print(f"{s['run']}: best k={s['best_k']} return={s['best_return']:.2f} "
               f"(refs {', '.join(f'{k} {v:.1f}' for k, v in s['references'].items())})")

@@ -151,13 +151,19 @@ class FirstExploreModel(nn.Module):
         self.heads = nn.ModuleDict({f"pred_{h}": dense(d, cfg.act_dim) for h in self.head_names})
 
     # -- tokens -> embeddings -----------------------------------------------------------------
+    def action_table(self) -> torch.Tensor:
+        """(A + 1, D): one-hot @ W^T is a row gather; the zero action selects the last, zero row."""
+        w_a = self.dense_a.weight
+        return torch.cat([w_a.t(), w_a.new_zeros(1, w_a.shape[0])])
+
     def embed(self, act: torch.Tensor, rew: torch.Tensor, pos: torch.Tensor,
-              ep: torch.Tensor | None = None, obs: torch.Tensor | None = None) -> torch.Tensor:
+              ep: torch.Tensor | None = None, obs: torch.Tensor | None = None,
+              table: torch.Tensor | None = None) -> torch.Tensor:
         """act: long (...), -1 = zero action; rew: float (...); pos/ep: long, broadcastable to
-        act's shape; obs: float (..., obs_dim). Returns (..., d_model)."""
-        w_a = self.dense_a.weight  # (D, A)
-        # one-hot @ W^T is a row gather; the zero action selects the appended zero row
-        table = torch.cat([w_a.t(), w_a.new_zeros(1, w_a.shape[0])])
+        act's shape; obs: float (..., obs_dim); table: `action_table()`, if already built.
+        Returns (..., d_model)."""
+        if table is None:
+            table = self.action_table()
         x = F.embedding(torch.where(act < 0, self.cfg.act_dim, act), table) + self.dense_a.bias
         x = x + rew.unsqueeze(-1) * self.dense_r.weight[:, 0] + self.dense_r.bias
         if self.dense_s is not None:

@@ -81,28 +81,30 @@ class BanditRollout:
 
     @torch.no_grad()
     def collect(self, env_seed: int, gen: torch.Generator) -> BanditBatch:
-        m, p, b = self.model, self.pulls, self.env.num_envs
+        m, p, b, n_act = self.model, self.pulls, self.env.num_envs, self.model.cfg.act_dim
         self.env.reset(seed=env_seed)
         self.exploit_env.reset(seed=env_seed + 1, tasks=self.env.tasks)
-        u = torch.rand(2, b, p + 1, generator=gen, device=self.device)
+        u = torch.rand(p + 1, b * 2, generator=gen, device=self.device)
+        # the context head and the exploit head as one matmul; for the always-exploit control
+        # both rows are the exploit head, i.e. two independent draws from it
+        heads = [m.heads[f"pred_{self.context_head}"], m.heads["pred_max"]]
+        w = torch.cat([hd.weight for hd in heads])
+        bias = torch.cat([hd.bias for hd in heads])
+        table = m.action_table()
         for t in range(p + 1):
-            x = m.embed(self.act[:, t], self.rew[:, t], self.pos[t])
-            h = m.decode(x, self.cache, t)
-            xlogp = eps_mix_logprobs(m.head("max", h), self.eps)
-            mt = sample_categorical(xlogp, u[1, :, t])
-            self.exploit_logp[:, t] = xlogp
+            h = m.decode(m.embed(self.act[:, t], self.rew[:, t], self.pos[t], table=table),
+                         self.cache, t)
+            logp = eps_mix_logprobs(torch.nn.functional.linear(h, w, bias).view(b, 2, n_act),
+                                    self.eps)
+            acts = sample_categorical(logp.view(b * 2, n_act), u[t]).view(b, 2)
+            at, mt = acts[:, 0], acts[:, 1]
+            self.exploit_logp[:, t] = logp[:, 1]
             self.exploit_act[:, t] = mt
             self.exploit_rew[:, t] = torch.from_numpy(
                 self.exploit_env.step(mt.cpu().numpy())[1]).to(self.device)
             if t == p:
                 break
-            if self.context_head == "max":
-                # always-exploit control: the context pull is a second draw from the exploit head
-                elogp = xlogp
-            else:
-                elogp = eps_mix_logprobs(m.head(self.context_head, h), self.eps)
-            at = sample_categorical(elogp, u[0, :, t])
-            self.explore_logp[:, t] = elogp
+            self.explore_logp[:, t] = logp[:, 0]
             self.act[:, t + 1] = at
             self.rew[:, t + 1] = torch.from_numpy(self.env.step(at.cpu().numpy())[1]).to(self.device)
         return BanditBatch(self.act.clone(), self.rew.clone(), self.explore_logp.clone(),
@@ -210,11 +212,11 @@ class EpisodicRollout:
                 self.obs[:, seq0 + t] = obs
             if t == t_len:
                 if use_model and decode_last:
-                    m.decode(m.embed(act, rew_field, self.pos.new_tensor(t), ep_t, obs),
+                    m.decode(m.embed(act, rew_field, self.pos.new_tensor(t), ep_t, obs, self._table),
                              self.cache, slot0 + t)
                 break
             if use_model:
-                x = m.embed(act, rew_field, self.pos.new_tensor(t), ep_t, obs)
+                x = m.embed(act, rew_field, self.pos.new_tensor(t), ep_t, obs, self._table)
                 logits = tau * m.head(head, m.decode(x, self.cache, slot0 + t))
                 act = sample_categorical(torch.log_softmax(logits, -1), u[:, t])
                 self.priors[:, idx, t] = logits
@@ -237,6 +239,7 @@ class EpisodicRollout:
         lay, t = self.layout, self.layout.ep_len
         e, n_ctx = lay.num_eps, lay.num_eps * (t + 1)
         self.env.reset(seed=env_seed)
+        self._table = self.model.action_table()
         u = torch.rand(2 * e, self.env.num_envs, t, generator=gen, device=self.device)
         for i in range(e):
             if lay.control:

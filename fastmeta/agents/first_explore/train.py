@@ -173,6 +173,8 @@ class Learner:
         self.device = torch.device(args.device)
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError("device 'cuda' requested but CUDA is not available")
+        # results depend on the thread count (matmul reduction order), so it is part of the config
+        torch.set_num_threads(args.threads)
         torch.manual_seed(args.seed)
         self.model = FirstExploreModel(model_config(args)).to(self.device)
         self.opt = make_optimizer(self.model.parameters(), args.weight_decay)
@@ -296,7 +298,6 @@ def train(args: Args, exp_dir, resume: bool = False, progress: bool = True) -> d
     """Run (or continue) the training described by `args`; returns a summary dict."""
     exp_dir = Path(exp_dir)
     exp_dir.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(args.threads)
     learner = Learner(args)
     ckpt = exp_dir / CHECKPOINT
     if resume and ckpt.exists():
