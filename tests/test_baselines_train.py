@@ -113,3 +113,9 @@ def test_comparison_writes_plot_table_and_commands(tmp_path):
     before = (tmp_path / "runs" / "map" / "rl2-s0" / "evaluations.csv").read_text()
     assert compare.main(args + ["--reuse"]) == 0
     assert (tmp_path / "runs" / "map" / "rl2-s0" / "evaluations.csv").read_text() == before
+    # a larger budget continues the runs from their checkpoints
+    longer = [a if a != "200" else "300" for a in args] + ["--reuse"]
+    assert compare.main(longer) == 0
+    curve = compare.read_evaluations(tmp_path / "runs" / "map" / "rl2-s0")
+    assert curve["env_steps"][-1] == 300 and curve["env_steps"][0] == 0
+    assert (tmp_path / "runs" / "map" / "rl2-s0" / "evaluations.csv").read_text().startswith(before)

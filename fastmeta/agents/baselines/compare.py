@@ -7,7 +7,9 @@ Trains each method for `--budget` env steps per seed, one run after another in t
 `<out>/<env>/`: comparison.png (test return vs env steps and vs wall-clock: mean over seeds,
 shaded min–max), comparison.md (a table), comparison.csv (every evaluation of every run) and
 commands.md (the command line). Run directories go to `<runs>/<env>/<method>-s<seed>/`; with
-`--reuse`, a run whose evaluations already reach the budget is read instead of retrained.
+`--reuse`, a run whose evaluations already reach the budget is read instead of retrained, and a
+shorter one is continued from its checkpoint (resume is exact, so the curve is the one a single
+longer run would give).
 """
 from __future__ import annotations
 
@@ -34,7 +36,9 @@ def read_evaluations(run_dir: Path) -> dict:
     return {k: np.array([float(r[k]) for r in rows]) for k in ("env_steps", "elapsed_s", "test_return")}
 
 
-def run_method(method, env, seed, budget, preset, bindings, run_dir: Path, progress: bool) -> None:
+def run_method(method, env, seed, budget, preset, bindings, run_dir: Path, progress: bool,
+               extend: bool = False) -> None:
+    """Train one run to `budget` env steps; `extend` continues its checkpoint (exact resume)."""
     overrides = {"fastmeta": {"seed": seed, "max_minutes": None}}
     if method == "dream":
         from fastmeta.agents.dream.train import train
@@ -42,9 +46,10 @@ def run_method(method, env, seed, budget, preset, bindings, run_dir: Path, progr
     else:
         from fastmeta.agents.baselines.train import train
         config = baseline_cfg.resolve(method, preset, (), bindings, env, overrides)
-    if (run_dir / "evaluations.csv").exists():
+    extend = extend and (run_dir / "checkpoint.pt").exists()
+    if not extend and (run_dir / "evaluations.csv").exists():
         (run_dir / "evaluations.csv").unlink()         # a fresh curve for a fresh run
-    train(config, run_dir, progress=progress, max_env_steps=budget)
+    train(config, run_dir, resume=extend, progress=progress, max_env_steps=budget)
 
 
 def summarize(curves: dict, budget: int) -> list:
@@ -126,7 +131,8 @@ def main(argv=None) -> int:
     p.add_argument("--baseline-binding", action="append", default=[], help="-b for baseline runs")
     p.add_argument("--out", default="results/comparison")
     p.add_argument("--runs", default="experiments/comparison", help="where run directories go")
-    p.add_argument("--reuse", action="store_true", help="read finished runs instead of retraining")
+    p.add_argument("--reuse", action="store_true",
+                   help="read runs that reach the budget, continue shorter ones from their checkpoints")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     curves = {}
@@ -140,7 +146,7 @@ def main(argv=None) -> int:
                 bindings = args.dream_binding if method == "dream" else args.baseline_binding
                 try:
                     run_method(method, args.env, seed, args.budget, args.preset, bindings, run_dir,
-                               not args.no_progress)
+                               not args.no_progress, extend=args.reuse)
                 except (dream_cfg.ConfigError, baseline_cfg.ConfigError) as e:
                     print(f"error: {method}: {e}", file=sys.stderr)
                     return 2
