@@ -186,7 +186,7 @@ def _in_goal(goals, i, g, x, y):
     return goals[i, g, 0] <= x <= goals[i, g, 1] and goals[i, g, 2] <= y <= goals[i, g, 3]
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True)
 def write_obs(obs, vm, hm, goals, i, px, py, h):
     """obs[i] = [d_-7 .. d_7, t_-7 .. t_7] for the agent at (px, py) with heading h."""
     # the 3 goal rectangles in registers: the containment test runs for every ray
