@@ -143,7 +143,6 @@ void main() {
 _RESOLVE_FRAGMENT = """
 #version 330
 uniform %s layers;
-uniform int samples;
 flat in ivec3 v_origin;
 out vec4 f_color;
 void main() {
@@ -151,9 +150,10 @@ void main() {
     %s
 }
 """
-_RESOLVE_MS = """vec4 sum = vec4(0.0);
-    for (int s = 0; s < samples; ++s) sum += texelFetch(layers, p, s);
-    f_color = sum / float(samples);"""
+def _resolve_ms(samples: int) -> str:
+    # Unrolled for the sample count in use: llvmpipe runs shader loops slowly.
+    terms = " + ".join(f"texelFetch(layers, p, {k})" for k in range(samples))
+    return f"f_color = ({terms}) / {float(samples)};"
 _RESOLVE_SINGLE = "f_color = texelFetch(layers, p, 0);"
 
 _ATTRS = (("in_pos", 3), ("in_normal", 3), ("in_uv", 2), ("in_color", 3), ("in_tex", 1),
@@ -297,7 +297,7 @@ class SignRenderer:
         self._marker = self._vao("flat", marker)
 
         self._resolve = {}
-        for ms, sampler, body in ((True, "sampler2DMSArray", _RESOLVE_MS),
+        for ms, sampler, body in ((True, "sampler2DMSArray", _resolve_ms(self.samples)),
                                   (False, "sampler2DArray", _RESOLVE_SINGLE)):
             prog = ctx.program(vertex_shader=_RESOLVE_VERTEX,
                                fragment_shader=_RESOLVE_FRAGMENT % (sampler, body))
@@ -393,7 +393,7 @@ class SignRenderer:
     def _read(self, tgt, m, out):
         ms = tgt.samples > 1
         prog, vao = self._resolve[ms]
-        self._set(prog, samples=tgt.samples, tile=(tgt.width, tgt.height), atlas=tgt.atlas.size,
+        self._set(prog, tile=(tgt.width, tgt.height), atlas=tgt.atlas.size,
                   cols=tgt.cols)
         tgt.bind_layers(RESOLVE_UNIT)
         self.ctx.disable(self.ctx.DEPTH_TEST | self.ctx.CULL_FACE)
