@@ -103,8 +103,9 @@ def test_fe_gymnax(benchmark, gymnax_id, name, num_envs):
             st = carry
             ka, ks = jax.random.split(k)
             acts = jax.random.randint(ka, (num_envs,), 0, n_act)
-            obs, st, rew, done, _ = jax.vmap(env.step, in_axes=(0, 0, 0, None))(
-                jax.random.split(ks, num_envs), st, acts, params)
+            # gymnax < 1.0 returns 5 values, 1.0 adds `truncated`: the first three are the same
+            obs, st, rew = jax.vmap(env.step, in_axes=(0, 0, 0, None))(
+                jax.random.split(ks, num_envs), st, acts, params)[:3]
             return st, rew.sum()
         return jax.lax.scan(body, state, jax.random.split(key, steps))
 

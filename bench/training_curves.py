@@ -1,0 +1,57 @@
+"""Time-to-target-return from the learners' committed evaluation curves (results/<learner>/).
+
+Every CSV there with `elapsed_s`, `env_steps` and a return column (DREAM's `test_return`,
+First-Explore's `eval_return`) is one run. DREAM's target is the return results/dream/plot.py
+calls solved; First-Explore's tasks have no single solved return, so its target is 90% of the
+run's best evaluation (stated in the report)."""
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent.parent / "results"
+RETURN_COLUMNS = ("test_return", "eval_return")
+ABSOLUTE_TARGETS = {"dream": 0.75}
+RELATIVE_TARGET = 0.9
+
+
+def read_curve(path: Path) -> dict | None:
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return None
+    col = next((c for c in RETURN_COLUMNS if c in rows[0]), None)
+    if col is None or "elapsed_s" not in rows[0] or "env_steps" not in rows[0]:
+        return None
+    out = {"elapsed_s": [], "env_steps": [], "return": []}
+    for r in rows:
+        try:
+            vals = float(r["elapsed_s"]), float(r["env_steps"]), float(r[col])
+        except (TypeError, ValueError):
+            continue
+        if all(math.isfinite(v) for v in vals):
+            for k, v in zip(out, vals):
+                out[k].append(v)
+    return out if out["return"] else None
+
+
+def time_to_target(root: Path = RESULTS) -> list[dict]:
+    runs = []
+    for learner_dir in sorted(p for p in root.glob("*") if p.is_dir()):
+        for path in sorted(learner_dir.rglob("*.csv")):
+            curve = read_curve(path)
+            if curve is None:
+                continue
+            best = max(curve["return"])
+            target = ABSOLUTE_TARGETS.get(learner_dir.name)
+            label = f">= {target:g}" if target is not None else f">= {RELATIVE_TARGET:.0%} of best"
+            if target is None:
+                target = RELATIVE_TARGET * best if best > 0 else best
+            hit = next((i for i, r in enumerate(curve["return"]) if r >= target), None)
+            runs.append({"learner": learner_dir.name, "run": str(path.relative_to(root)),
+                         "target": label, "best": best, "final": curve["return"][-1],
+                         "evals": len(curve["return"]),
+                         "minutes": None if hit is None else curve["elapsed_s"][hit] / 60,
+                         "env_steps": None if hit is None else curve["env_steps"][hit]})
+    return runs
