@@ -89,7 +89,7 @@ PRESETS: dict[str, dict[str, dict]] = {
     },
     # tuned to learn within an hour on a 2-core CPU: higher peak LR, short schedule
     "fast": {
-        "bandit": dict(total_updates=4000, lr=1e-3, eval_every=250),
+        "bandit": dict(batch_size=32, total_updates=1500, lr=1e-3, eval_every=100, log_every=25),
         "treasure": dict(total_updates=3000, lr=1e-3, minval=-4.0, num_eps=9, ep_len=9,
                          batch_size=64, roll_refresh=300, eval_k=2, eval_lifetime=10,
                          eval_every=250),
@@ -125,6 +125,8 @@ def resolve_args(env: str, preset: str = "paper", bindings=(), control: str = "n
     args = Args(env=env, control=control)
     known = {f.name for f in fields(Args)}
     values = dict(PRESETS[preset][env])
+    if control == "always-exploit":
+        values["eval_k"] = 0  # the control never trains its explore head: exploit throughout
     for b in bindings:
         if "=" not in b:
             raise ValueError(f"binding {b!r} must look like key=value")
