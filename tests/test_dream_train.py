@@ -98,3 +98,31 @@ def test_smoke_training_run_sign(tmp_path):
     out = tr.run(max_env_steps=120)
     assert out["env_steps"] == 120 and out["gradient_steps"] > 0
     assert -1.0 <= out["test_return"] <= 1.0
+
+
+def test_evaluation_writes_gifs(tmp_path):
+    cfg = C.resolve("fast", environment="map", bindings=TINY + ["fastmeta.gif_meta_episodes=2"])
+    Trainer(cfg, tmp_path / "g", progress=False).run(max_env_steps=8)
+    gifs = sorted((tmp_path / "g" / "gifs").glob("*.gif"))
+    assert len(gifs) >= 2
+    from PIL import Image
+    with Image.open(gifs[0]) as im:
+        assert im.n_frames >= 2                    # exploration and exploitation steps
+
+
+def test_sigterm_stops_cleanly_with_a_checkpoint(tmp_path):
+    import os
+    import signal
+    cfg = C.resolve("fast", environment="vanilla", bindings=TINY)
+    tr = Trainer(cfg, tmp_path / "t", progress=False)
+    real_step = tr.step
+
+    def step_then_signal():
+        if tr.counters["env_steps"] == 40:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real_step()
+
+    tr.step = step_then_signal
+    out = tr.run(max_env_steps=10_000)
+    assert out["stopped"] == "signal" and out["env_steps"] < 10_000
+    assert (tmp_path / "t" / "checkpoint.pt").exists()

@@ -47,11 +47,11 @@ def main(argv=None):
         axes[0].plot(minutes, r["test_return"], marker=".", label=label)
         axes[1].plot(r["env_steps"], r["test_return"], marker=".", label=label)
         hit = next((i for i, v in enumerate(r["test_return"]) if v >= args.threshold), None)
+        t_hit = "-" if hit is None else f"{minutes[hit]:.1f}"
+        s_hit = "-" if hit is None else f"{int(r['env_steps'][hit]):,}"
         lines.append(
             f"| {label} | {r['test_return'][-1]:.3f} | {max(r['test_return']):.3f} | {len(minutes)} | "
-            f"{'-' if hit is None else f'{minutes[hit]:.1f}'} | "
-            f"{'-' if hit is None else f'{int(r['env_steps'][hit]):,}'} | {minutes[-1]:.1f} | "
-            f"{int(r['env_steps'][-1]):,} |")
+            f"{t_hit} | {s_hit} | {minutes[-1]:.1f} | {int(r['env_steps'][-1]):,} |")
     for ax, xl in zip(axes, ("wall-clock minutes", "env steps")):
         if args.optimal is not None:
             ax.axhline(args.optimal, color="gray", ls="--", lw=1, label="optimal")

@@ -62,6 +62,7 @@ class Evaluator:
         frames = [] if gif_slots else None
         if frames is not None and not self._can_render():
             frames = None
+        frame_lengths = np.zeros(gif_slots, dtype=np.int64)
         while active.any():
             if frames is not None:
                 frames.append(env.render()[:gif_slots].copy())
@@ -79,11 +80,15 @@ class Evaluator:
                 us = out["exploit_slots"].cpu().numpy()
                 keep = active[us]
                 returns[us[keep]] = out["exploit_returns"].cpu().numpy()[keep]
+                if frames is not None:
+                    done_now = us[keep]
+                    frame_lengths[done_now[done_now < gif_slots]] = len(frames)
                 active[us] = False
         result = {"test_return": float(returns.mean()), "returns": returns,
                   "test_exploration_steps": float(explore_len.mean())}
         if frames:
-            result["frames"] = np.stack(frames, 1)      # [slots, time, H, W, 3]
+            clips = np.stack(frames, 1)                  # [slots, time, H, W, 3]
+            result["frames"] = [clip[: max(1, L)] for clip, L in zip(clips, frame_lengths)]
         return result
 
     def _can_render(self) -> bool:
@@ -100,7 +105,7 @@ def _t(x, device, dtype=None):
 
 
 def write_gifs(frames: np.ndarray, directory, prefix: str, duration_ms: int = 250) -> list:
-    """One GIF per slot from [slots, time, H, W, 3] uint8 frames; needs Pillow."""
+    """One GIF per slot from a list of [time, H, W, 3] uint8 clips; needs Pillow."""
     from pathlib import Path
 
     from PIL import Image

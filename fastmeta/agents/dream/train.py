@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from collections import deque
 from pathlib import Path
@@ -186,12 +188,17 @@ class Trainer:
             from tqdm import tqdm
             bar = tqdm(total=max_env_steps, initial=c["env_steps"], unit="step", dynamic_ncols=True,
                        file=sys.stderr)
-        t_start, elapsed0 = time.perf_counter(), c["elapsed_s"]
+        t_start, elapsed0, steps0 = time.perf_counter(), c["elapsed_s"], c["env_steps"]
         t_bar, steps_bar, grads_bar = t_start, c["env_steps"], 0
         grads_total = 0
         stopped = "budget"
+        self._stop_requested = False
+        previous = _install_sigterm(self)
         try:
             while c["env_steps"] < max_env_steps:
+                if self._stop_requested:
+                    stopped = "signal"
+                    break
                 if c["meta_episodes"] >= c["next_eval"]:
                     c["next_eval"] += int(fm["eval_every"]) * max(1, -(-(c["meta_episodes"] - c["next_eval"] + 1) // int(fm["eval_every"])))
                     test = self.evaluate()
@@ -226,6 +233,8 @@ class Trainer:
                 self.evaluate()
             self.save()
         finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
             if bar is not None:
                 bar.close()
             self.run_log.close()
@@ -233,8 +242,20 @@ class Trainer:
         return {"test_return": c["last_test"], "env_steps": c["env_steps"],
                 "meta_episodes": c["meta_episodes"], "elapsed_s": c["elapsed_s"],
                 "gradient_steps": self.learner.exploit.gradient_steps + self.learner.explore.gradient_steps,
-                "env_steps_per_s": (c["env_steps"] - steps_bar) / wall if False else None,
+                "env_steps_per_s": (c["env_steps"] - steps0) / wall,
+                "updates_per_s": grads_total / wall,
                 "stopped": stopped, "updates_this_run": grads_total, "wall_s_this_run": wall}
+
+
+def _install_sigterm(trainer):
+    """SIGTERM ends the run cleanly (final evaluation and checkpoint); main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum, frame):
+        trainer._stop_requested = True
+
+    return signal.signal(signal.SIGTERM, handler)
 
 
 def train(config: dict, exp_dir, resume: bool = False, progress: bool = True,
