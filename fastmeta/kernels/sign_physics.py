@@ -105,6 +105,7 @@ def spawn_slot(rng, i, pos, theta, yaw):
 
 @njit(cache=True)
 def new_episode(rng, i, pos, theta, yaw, steps, instr):
+    """Spawn slot i, zero its step counter and draw its instruction."""
     spawn_slot(rng, i, pos, theta, yaw)
     steps[i] = 0
     instr[i] = randint(rng, i, NUM_INSTRUCTIONS)
