@@ -221,3 +221,14 @@ def test_noiseless_gaussian_bandit_pays_its_means():
     acts = np.array([0, 3, 7, 9])
     rew = env.step(acts)[1]
     np.testing.assert_array_equal(rew, env.tasks.means[np.arange(4), acts])
+
+
+def test_same_seed_gives_common_random_numbers_whatever_was_pulled_before():
+    a = fastmeta.make("FixedArmBandit", num_envs=50, seed=8)
+    b = fastmeta.make("FixedArmBandit", num_envs=50, seed=8)
+    rng = np.random.default_rng(0)
+    for t in range(5):  # different pulls, arm 0 included, then the same arm at pull 5
+        a.step(rng.integers(0, 10, 50))
+        b.step(rng.integers(0, 10, 50))
+    ra, rb = a.step(np.full(50, 3))[1], b.step(np.full(50, 3))[1]
+    np.testing.assert_array_equal(ra, rb)

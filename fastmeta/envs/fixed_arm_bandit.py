@@ -8,6 +8,9 @@ Contract (spec first_explore.md §1.1):
   episode       one pull: every step ends an episode (terminated=True)
   lifetime      episodes_per_lifetime = 100 pulls per task; then a new task is drawn
   reward        float32, as in the original (which runs in float32)
+  noise         every pull draws one normal, even arm 0's: two envs built and reset with the same
+                seed hold the same tasks and give pull t the same noise whatever was pulled
+                before (the common random numbers of the original's exploit copy, spec §2.4)
   task          BanditTask(means: float32 (N, num_arms)); arm 0 of a task is what the fixed arm pays
 
 GaussianBandit (gaussian_bandit.py) is the same env with every arm random.

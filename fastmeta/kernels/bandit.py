@@ -7,7 +7,10 @@ multiply and a compare. Its tables are computed in numpy at import (no compilati
 
 Draw order per slot (the reference in tests/reference/bandit.py follows it):
   task: arms first_random..num_arms-1 in order, one `zig_normal` each;
-  pull: one `zig_normal` unless the pulled arm is the fixed (noiseless) arm 0 of FixedArmBandit.
+  pull: one `zig_normal`, also for the fixed (noiseless) arm 0, which ignores it. So the noise of
+        pull t depends only on the stream and t, not on the arms pulled before: two envs reset
+        with the same seed hold the same tasks and give pull t the same noise, the common random
+        numbers the original's exploit copy of the env gets (spec first_explore.md §2.4).
 """
 import math
 
@@ -107,10 +110,11 @@ def step(actions, means, pinned, pinned_means, states, fixed_arm, minval, noise,
         return bad
     for i in range(n):
         a = actions[i]
+        z = zig_normal(states, i)
         if fixed_arm and a == 0:
             rew[i] = means[i, 0]
         else:
-            rew[i] = np.float32(np.float64(means[i, a]) + noise * zig_normal(states, i))
+            rew[i] = np.float32(np.float64(means[i, a]) + noise * z)
         terminated[i] = True
         truncated[i] = False
         e = episode[i] + 1

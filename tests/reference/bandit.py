@@ -33,10 +33,11 @@ class BanditRef:
 
     def step(self, a):
         """Returns (reward, terminated, truncated, lifetime_done)."""
+        z = self.rng.normal()  # drawn for every pull: pull t's noise depends only on t
         if self.fixed_arm and a == 0:
             r = self.means[0]
         else:
-            r = np.float32(float(self.means[a]) + self.noise * self.rng.normal())
+            r = np.float32(float(self.means[a]) + self.noise * z)
         self.episode += 1
         done = self.episode >= self.lifetime
         if done:
