@@ -28,6 +28,22 @@ def sizes(full, quick):
     return quick if QUICK else full
 
 
+# Quick mode measures everything once: these repeat what the env sweep (bench_env_scaling.py)
+# and bench_learners.py already time, or are the slowest baselines; the full run keeps them.
+QUICK_SKIP = ("test_grid_batched[", "test_fe_batched[", "test_fe_meta_reset[",
+              "test_first_explore_update_", "test_sign_frames[256-", "-msaa-u8]")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not QUICK:
+        return
+    import pytest
+    skip = pytest.mark.skip(reason="full mode only (python -m bench without --quick)")
+    for item in items:
+        if any(pattern in item.name for pattern in QUICK_SKIP):
+            item.add_marker(skip)
+
+
 def calls_per_round(fn, max_calls=4096) -> int:
     """How many calls of `fn` fill about ROUND_S seconds (timed after one warm-up call)."""
     fn()

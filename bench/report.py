@@ -292,16 +292,20 @@ def sign_section(rows: list[dict]) -> list[str]:
              "frame of slots whose episode ended). `reference` is the miniworld package stepping "
              "the same world with its own renderer, one env, headless.", ""]
     lines += _table(["what", "implementation", "num_envs", "steps/s"], body, "llrr")
-    msaa = {(r["num_envs"]): r["sps"] for r in fr if "msaa x" in r["impl"]}
-    plain = {(r["num_envs"]): r["sps"] for r in fr if r["impl"] == "fastmeta no msaa"}
-    ratio = [f"{n:,} envs: {plain[n] / msaa[n]:.2f}×" for n in sorted(msaa) if n in plain]
-    if ratio:
-        lines += ["", "No MSAA against 8× MSAA: " + ", ".join(ratio) + "."]
+    frames = [r for r in fr if r["env"] == "sign frames" and r["impl"].startswith("fastmeta ")]
+    msaa = defaultdict(dict)  # impl label -> num_envs -> frames/s
+    for r in frames:
+        msaa[r["impl"]][r["num_envs"]] = r["sps"]
+    plain = msaa.get("fastmeta no msaa", {})
+    for impl, by_n in sorted(msaa.items()):
+        ratio = [f"{n:,} envs {plain[n] / v:.2f}×" for n, v in sorted(by_n.items()) if n in plain]
+        if impl != "fastmeta no msaa" and ratio:
+            lines += ["", f"No MSAA against {impl.removeprefix('fastmeta ')}: " + ", ".join(ratio) + "."]
     ref = next((r["sps"] for r in fr if r["impl"] == "reference" and r["env"] == "sign frames"), None)
     if ref:
-        best = [f"{k}: {v / ref:.1f}× at 1 env" for k, v in
-                (("8× MSAA", msaa.get(1)), ("no MSAA", plain.get(1))) if v]
-        lines += ["", "Against miniworld: " + ", ".join(best) + "."]
+        best = [f"{impl.removeprefix('fastmeta ')} {by_n[1] / ref:.1f}×" for impl, by_n in sorted(msaa.items())
+                if 1 in by_n]
+        lines += ["", "Against miniworld at 1 env (frames/s ratio): " + ", ".join(best) + "."]
     else:
         lines += ["", "The miniworld package did not run here (not installed, or no headless GL), "
                   "so there is no same-run miniworld number."]
@@ -323,11 +327,18 @@ def learners_section(rows: list[dict]) -> list[str]:
     runs = training_curves.time_to_target()
     lines += ["", "### Time to target return (committed results)", ""]
     if runs:
-        body = [[r["learner"], r["run"], r["target"], f"{r['best']:.3g}", f"{r['final']:.3g}", r["evals"],
-                 "not reached" if r["minutes"] is None else f"{r['minutes']:.1f}",
-                 "—" if r["env_steps"] is None else si(r["env_steps"])] for r in runs]
-        lines += _table(["learner", "run", "target", "best", "final", "evals", "minutes to target",
-                         "env steps to target"], body, "lllrrrrr")
+        def hit(minutes, steps, target=True):
+            if not target:
+                return "—"
+            return "not reached" if minutes is None else f"{minutes:.1f} min, {si(steps)} steps"
+
+        body = [[r["learner"], f"`{r['run']}`", f"{r['best']:.3g}", f"{r['final']:.3g}", r["evals"],
+                 f"{r['total_minutes']:.1f}",
+                 "—" if r["target"] is None else f"≥ {r['target']:g}: " + hit(r["minutes"], r["env_steps"]),
+                 hit(r["minutes_rel"], r["env_steps_rel"])] for r in runs]
+        lines += _table(["learner", "curve", "best return", "final", "evals", "minutes run",
+                         "to target return", f"to {training_curves.RELATIVE_TARGET:.0%} of best"],
+                        body, "llrrrrll")
     else:
         lines += ["No committed evaluation curves under results/ yet."]
     return lines

@@ -36,22 +36,30 @@ def read_curve(path: Path) -> dict | None:
     return out if out["return"] else None
 
 
+def _first_hit(curve, target):
+    hit = next((i for i, r in enumerate(curve["return"]) if r >= target), None)
+    return (None, None) if hit is None else (curve["elapsed_s"][hit] / 60, curve["env_steps"][hit])
+
+
 def time_to_target(root: Path = RESULTS) -> list[dict]:
-    runs = []
+    """One row per distinct curve (a CSV copied next to its run directory counts once)."""
+    runs, seen = [], set()
     for learner_dir in sorted(p for p in root.glob("*") if p.is_dir()):
         for path in sorted(learner_dir.rglob("*.csv")):
             curve = read_curve(path)
             if curve is None:
                 continue
+            key = tuple(map(tuple, curve.values()))
+            if key in seen:
+                continue
+            seen.add(key)
             best = max(curve["return"])
             target = ABSOLUTE_TARGETS.get(learner_dir.name)
-            label = f">= {target:g}" if target is not None else f">= {RELATIVE_TARGET:.0%} of best"
-            if target is None:
-                target = RELATIVE_TARGET * best if best > 0 else best
-            hit = next((i for i, r in enumerate(curve["return"]) if r >= target), None)
+            minutes, steps = _first_hit(curve, target) if target is not None else (None, None)
+            rel_minutes, rel_steps = _first_hit(curve, RELATIVE_TARGET * best if best > 0 else best)
             runs.append({"learner": learner_dir.name, "run": str(path.relative_to(root)),
-                         "target": label, "best": best, "final": curve["return"][-1],
-                         "evals": len(curve["return"]),
-                         "minutes": None if hit is None else curve["elapsed_s"][hit] / 60,
-                         "env_steps": None if hit is None else curve["env_steps"][hit]})
+                         "target": target, "best": best, "final": curve["return"][-1],
+                         "evals": len(curve["return"]), "minutes": minutes, "env_steps": steps,
+                         "minutes_rel": rel_minutes, "env_steps_rel": rel_steps,
+                         "total_minutes": curve["elapsed_s"][-1] / 60})
     return runs

@@ -123,5 +123,9 @@ def test_training_curves_time_to_target(tmp_path):
     (tmp_path / "first_explore" / "notes.csv").write_text("a,b\n1,2\n")  # not a curve: ignored
     runs = {r["learner"]: r for r in training_curves.time_to_target(tmp_path)}
     assert runs["dream"]["minutes"] == pytest.approx(2.0) and runs["dream"]["env_steps"] == 2000
-    assert runs["first_explore"]["minutes"] == pytest.approx(1.5)  # 9.5 >= 90% of the best (10)
+    assert runs["dream"]["minutes_rel"] == pytest.approx(2.0)    # 0.8 is the best
+    assert runs["first_explore"]["minutes"] is None              # no absolute target
+    assert runs["first_explore"]["minutes_rel"] == pytest.approx(1.5)  # 9.5 >= 90% of 10
     assert len(runs) == 2
+    (tmp_path / "dream" / "copy.csv").write_text((tmp_path / "dream" / "run-a.csv").read_text())
+    assert len(training_curves.time_to_target(tmp_path)) == 2  # the same curve counts once
