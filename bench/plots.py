@@ -34,7 +34,7 @@ def write_plots(rows: list[dict], fits: dict, out_dir) -> list[str]:
         written.append(_save(fig, plt, out_dir / "throughput.png"))
     by_env = defaultdict(list)
     for r in sweep:
-        if r["mode"] == "random" and "per_call_s" in r:
+        if r["mode"] == "random" and "per_call_s" in r and r["env"] != "miniworld_sign":  # rendering: 1000x off scale
             by_env[r["env"]].append((r["num_envs"], r["per_call_s"] / r["num_envs"] * 1e9))
     if by_env:
         fig, ax = plt.subplots(figsize=(8, 5))
@@ -43,7 +43,7 @@ def write_plots(rows: list[dict], fits: dict, out_dir) -> list[str]:
             ax.plot(*zip(*pts), marker="o", linestyle="none", color=f"C{i % 10}", label=env, markersize=4)
             if env in fits:
                 f = fits[env]
-                ns = [p[0] for p in pts]
+                ns = [2 ** (k / 4) for k in range(4 * max(p[0] for p in pts).bit_length() - 3)]
                 ax.plot(ns, [(f["a_s"] / n + f["b_s"]) * 1e9 for n in ns], color=f"C{i % 10}", alpha=0.6)
         _log_axes(ax, "ns per env-step", "cost per env-step: points measured, lines a/N + b fitted")
         ax.legend(fontsize=7, ncol=2)
