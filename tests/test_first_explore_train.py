@@ -138,3 +138,16 @@ def test_evaluation_sweeps_k_on_shared_tasks():
     refs = res["references"]
     assert refs["always_arm_0"] == pytest.approx(0.5 * 12)
     assert refs["oracle"] >= refs["always_arm_0"] and refs["oracle"] >= refs["uniform_random"]
+
+
+def test_evaluate_command_sweeps_k_and_plots(tmp_path):
+    from fastmeta.agents.first_explore import evaluate as E
+    T.train(tiny_args("bandit", n=2), tmp_path / "fe", progress=False)
+    T.train(tiny_args("bandit", "always-exploit", n=2), tmp_path / "ctl", progress=False)
+    assert E.main([str(tmp_path / "fe"), "--control", str(tmp_path / "ctl"), "--k", "0,2,5",
+                   "--lifetimes", "4", "--out", str(tmp_path / "out")]) == 0
+    summary = json.loads((tmp_path / "out" / "eval_fe.json").read_text())
+    assert summary[0]["k"] == [0, 2, 5] and summary[1]["k"] == [0]  # the control only exploits
+    assert summary[0]["best_return"] == max(summary[0]["mean_return"])
+    assert len(summary[0]["best_curve"]) == 12
+    assert (tmp_path / "out" / "eval_fe.png").exists() and (tmp_path / "out" / "training_fe.png").exists()
