@@ -93,6 +93,8 @@ class DarkTreasureRoom(LifetimeEnv):
         self.info["episode_return"] = self.episode_return
         self._occ = np.zeros((n, 2), dtype=np.uint64)
         self._avail = np.zeros((n, 2), dtype=np.uint64)  # cells with uncollected treasure
+        self._packed = np.zeros((n, 2 * self.k), dtype=np.float32)  # see kernels/treasure_room.py
+        self._hits = np.zeros(n, dtype=np.int64)          # kernel scratch: slots that collect
         self.t = 0
         self.reset()
 
@@ -116,16 +118,15 @@ class DarkTreasureRoom(LifetimeEnv):
     def _install_tasks(self, use_given, given):
         t = self._task
         K.install_tasks(use_given, given.x, given.y, given.value, t.x, t.y, t.value, self._occ,
-                        self.rng_states, *self._draw_args())
+                        self._packed, self.rng_states, *self._draw_args())
 
     def _begin_lifetime(self):
         K.begin_episode(self.obs, self.episode_return, self._occ, self._avail, self.start)
         self.t = 0
 
     def _step(self, actions):
-        t = self._task
-        bad = K.step(actions, self.obs, self.rew, self.episode_return, t.x, t.y, t.value, self._avail,
-                     self.roomsize, self.reward_mode == "running_return")
+        bad = K.step(actions, self.obs, self.rew, self.episode_return, self._packed, self._avail,
+                     self._hits, self.roomsize, self.reward_mode == "running_return")
         if bad >= 0:
             self._raise_bad_action(actions, bad)
         if self.t == 0:  # the previous step ended an episode (or reset() just ran)
