@@ -22,7 +22,7 @@ from bench.policy_mlp import HIDDEN, MLPPolicy
 
 SCAN_STEPS = 100
 JAX_SIZES = sizes([1, 16, 256, 4096, 65536], [4096])
-XLAND_SIZES = sizes([1, 16, 256, 4096], [256])  # XLand steps cost ~100x a bandit's
+XLAND_SIZES = sizes([1, 16, 256, 4096], [64])  # XLand steps cost ~100x a bandit's
 CARTPOLE_SIZES = sizes(SWEEP, [64, 4096])
 
 
