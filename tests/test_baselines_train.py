@@ -119,3 +119,6 @@ def test_comparison_writes_plot_table_and_commands(tmp_path):
     curve = compare.read_evaluations(tmp_path / "runs" / "map" / "rl2-s0")
     assert curve["env_steps"][-1] == 300 and curve["env_steps"][0] == 0
     assert (tmp_path / "runs" / "map" / "rl2-s0" / "evaluations.csv").read_text().startswith(before)
+    # --no-train reports runs as far as they got, whatever the budget
+    assert compare.main([a if a != "300" else "900" for a in longer] + ["--no-train"]) == 0
+    assert "| 300 |" in (tmp_path / "res" / "map" / "comparison.md").read_text()

@@ -105,9 +105,10 @@ def write_outputs(curves: dict, env: str, budget: int, out: Path, argv: list) ->
                 for s, t, v in zip(r["env_steps"], r["elapsed_s"], r["test_return"]):
                     w.writerow([method, r["seed"], int(s), f"{t:.2f}", f"{v:.4f}"])
     rows = summarize(curves, budget)
-    lines = [f"# {env}: DREAM vs baselines, {budget:,} env steps per run", "",
+    lines = [f"# {env}: DREAM vs baselines, budget {budget:,} env steps per run", "",
              "Test return: DREAM's exploitation-episode return; the baselines' trial return "
-             "(second-episode return). 100 test trials / meta-episodes per evaluation.", "",
+             "(second-episode return). 100 test trials / meta-episodes per evaluation. "
+             "The env steps column shows how far each run got.", "",
              "| method | seeds | final (mean ± sd) | final per seed | best (mean) | env steps "
              "| wall-clock (min) | env steps/s |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -133,15 +134,19 @@ def main(argv=None) -> int:
     p.add_argument("--runs", default="experiments/comparison", help="where run directories go")
     p.add_argument("--reuse", action="store_true",
                    help="read runs that reach the budget, continue shorter ones from their checkpoints")
+    p.add_argument("--no-train", action="store_true",
+                   help="only read existing runs (as far as they got) and write the outputs")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     curves = {}
     for method in args.methods:
         for seed in args.seeds:
             run_dir = Path(args.runs) / args.env / f"{method}-s{seed}"
-            done = False
+            if args.no_train and not (run_dir / "evaluations.csv").exists():
+                continue
+            done = args.no_train
             if args.reuse and (run_dir / "evaluations.csv").exists():
-                done = read_evaluations(run_dir)["env_steps"][-1] >= args.budget
+                done = done or read_evaluations(run_dir)["env_steps"][-1] >= args.budget
             if not done:
                 bindings = args.dream_binding if method == "dream" else args.baseline_binding
                 try:
@@ -151,6 +156,8 @@ def main(argv=None) -> int:
                     print(f"error: {method}: {e}", file=sys.stderr)
                     return 2
             curve = read_evaluations(run_dir)
+            if len(curve["env_steps"]) < 2:
+                continue
             curve["seed"] = seed
             curves.setdefault(method, []).append(curve)
             print(f"{method} seed {seed}: final test return {curve['test_return'][-1]:.3f} "
