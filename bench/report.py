@@ -54,6 +54,10 @@ def si(x: float | None) -> str:
     return f"{x:.3g}"
 
 
+def ratio(x: float) -> str:
+    return f"{x:,.0f}×" if x >= 10 else f"{x:.1f}×" if x >= 1 else f"{x:.2f}×"
+
+
 def _bytes(x: float) -> str:
     for div, suffix in ((2 ** 30, "GiB"), (2 ** 20, "MiB"), (2 ** 10, "KiB")):
         if x >= div:
@@ -125,7 +129,7 @@ def summary_section(rows: list[dict]) -> list[str]:
             cells.append(f"{si(rv)} / {si(nv)}" if rv or nv else "—")
         best = max((v for (e, m, _), v in cell.items() if e == env and m == "random"), default=None)
         ref = refs.get(env)
-        cells += [si(ref), f"{best / ref:,.0f}×" if best and ref else "—"]
+        cells += [si(ref), ratio(best / ref) if best and ref else "—"]
         body.append([f"`{env}`"] + cells)
     lines = ["## Env steps per second", "",
              "R = random actions, N = a 2×64 tanh MLP on (observation, last reward) choosing them, "
@@ -158,7 +162,7 @@ def threads_section(rows: list[dict]) -> list[str]:
     for r in sorted(two, key=lambda r: (r["env"], r["num_envs"])):
         s1 = one.get((r["env"], r["num_envs"]))
         body.append([f"`{r['env']}`", f"{r['num_envs']:,}", si(s1), si(r["sps"]),
-                     f"{r['sps'] / s1:.2f}×" if s1 else "—"])
+                     ratio(r["sps"] / s1) if s1 else "—"])
     return ["## Scaling with threads", "",
             "Envs that take `num_threads` (the grid envs: slots split across threads inside the "
             "kernel). On a machine whose cores are busy with other work a second thread mostly "
@@ -390,7 +394,7 @@ def peers_section(rows: list[dict], data: dict, skips: dict) -> list[str]:
                     key=lambda r: (r["impl"], r["env"], r["mode"], r["num_envs"])):
         mine = fm.get((r["pair"], r["mode"], r["num_envs"]))
         body.append([r["impl"], r["env"], f"`{r['pair']}`", r["mode"], f"{r['num_envs']:,}", si(r["sps"]),
-                     si(mine), f"{mine / r['sps']:.1f}×" if mine else "—"])
+                     si(mine), ratio(mine / r["sps"]) if mine else "—"])
     if body:
         lines += ["Each peer paired with the fastmeta env of the same kind, both measured in this run at "
                   "the same batch size and action source (the policy is the same MLP, in JAX for JAX "
@@ -414,11 +418,12 @@ def peers_section(rows: list[dict], data: dict, skips: dict) -> list[str]:
                     continue
                 g = grid.get((mode, n))
                 body.append([mode, f"{n:,}"] + [si(v) for v in vals] + [si(g)] +
-                            [f"{g / v:.1f}×" if g and v else "—" for v in vals])
+                            [ratio(g / v) if g and v else "—" for v in vals])
         lines += ["", "### Calibration: CartPole-v1", "",
                   "A point of comparison for the machine, not a pair: envpool (C++ thread pool, one "
                   "thread) and gymnasium's numpy vector env stepping CartPole, next to fastmeta's "
-                  "`vanilla` grid at the same batch size.", ""]
+                  "`vanilla` grid at the same batch size. envpool's worker thread is not the caller's, "
+                  "so every step is a hand-off between threads, which a busy machine makes slow.", ""]
         lines += _table(["actions", "num_envs"] + impls + ["fastmeta `vanilla`"] +
                         [f"vanilla / {i.split()[0]}" for i in impls], body, "ll" + "r" * (2 * len(impls) + 1))
     return lines
