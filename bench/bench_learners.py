@@ -22,7 +22,7 @@ def test_dream_training(benchmark, env_name, tmp_path):
     trainer.env.reset(seed=0)
     for _ in range(64):  # fill the replay buffers past min_buffer_size
         trainer.step()
-    steps = 16 if QUICK else 48
+    steps = 16 if QUICK else 32
     updates = []
 
     def run():
@@ -41,7 +41,7 @@ def test_first_explore_training(benchmark, env_name):
     torch.set_num_threads(1)
     learner = Learner(resolve_args(env_name, "fast"))
     learner.update()  # first-call costs (numba, allocator) stay out of the timing
-    benchmark.pedantic(learner.update, rounds=1 if QUICK else 3, warmup_rounds=0)
+    benchmark.pedantic(learner.update, rounds=1 if QUICK else 2, warmup_rounds=0)
     env = {"bandit": "FixedArmBandit", "treasure": "DarkTreasureRoom", "maze": "RayMaze"}[env_name]
     benchmark.extra_info.update(env=env, impl="First-Explore fast preset", mode="training",
                                 learner="first_explore", num_envs=learner.args.batch_size,

@@ -15,8 +15,8 @@ SMOKE = os.environ.get("FASTMETA_BENCH_SMOKE") == "1"
 QUICK = SMOKE or os.environ.get("FASTMETA_BENCH_QUICK") == "1"
 # Seconds of work per timed round and rounds per benchmark: rounds are short so that a sweep of
 # ~200 points fits the full run in minutes; the median of several absorbs a busy machine's noise.
-ROUND_S = 0.001 if SMOKE else 0.03 if QUICK else 0.12
-ROUNDS = 1 if SMOKE else 2 if QUICK else 5
+ROUND_S = 0.001 if SMOKE else 0.03 if QUICK else 0.08
+ROUNDS = 1 if SMOKE else 2 if QUICK else 4
 
 # Batch sizes of the env sweeps: powers of 4 from 1 to 65536 (log scale).
 SWEEP = [4 ** k for k in range(9)]
