@@ -59,8 +59,9 @@ def write_plots(rows: list[dict], fits: dict, out_dir) -> list[str]:
         impls = defaultdict(list)
         for r in peers:
             impls[(r["impl"], r["env"], r["pair"])].append((r["num_envs"], r["sps"]))
+        calibration = iter(["gray", "black", "silver"])
         for (impl, env, pair), pts in sorted(impls.items()):
-            color = f"C{envs.index(pair) % 10}" if pair in envs else "gray"
+            color = f"C{envs.index(pair) % 10}" if pair in envs else next(calibration, "gray")
             ax.plot(*zip(*sorted(pts)), marker="s", linestyle=":", color=color, label=f"{impl} {env}")
         _log_axes(ax, "env-steps/s", "fastmeta (solid) against peers (dotted), random actions")
         ax.legend(fontsize=6, ncol=2)
