@@ -34,8 +34,8 @@ def rows_of(data: dict) -> list[dict]:
         med = b["stats"]["median"]
         r = dict(x, file=parts[0].split("/")[-1], test=b["name"].split("[")[0], name=b["name"],
                  median_s=med, env=x.get("env", "?"), impl=x.get("impl", "?"),
-                 mode=x.get("mode", "random"), num_envs=x.get("num_envs", 1),
-                 threads=x.get("threads", 1))
+                 mode=x.get("mode", "random"), num_envs=x.get("num_envs"),
+                 threads=x.get("threads"))
         if "env_steps" in x and med > 0:
             r["sps"] = x["env_steps"] / med
         if "calls" in x and med > 0:
