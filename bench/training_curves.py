@@ -11,6 +11,9 @@ import math
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
+# One directory per learner; others under results/ (e.g. comparison/) mix several methods in a
+# CSV and are not one curve.
+LEARNERS = ("dream", "first_explore")
 RETURN_COLUMNS = ("test_return", "eval_return")
 ABSOLUTE_TARGETS = {"dream": 0.75}
 RELATIVE_TARGET = 0.9
@@ -44,7 +47,9 @@ def _first_hit(curve, target):
 def time_to_target(root: Path = RESULTS) -> list[dict]:
     """One row per distinct curve (a CSV copied next to its run directory counts once)."""
     runs, seen = [], set()
-    for learner_dir in sorted(p for p in root.glob("*") if p.is_dir()):
+    for learner_dir in (root / name for name in LEARNERS):
+        if not learner_dir.is_dir():
+            continue
         for path in sorted(learner_dir.rglob("*.csv")):
             curve = read_curve(path)
             if curve is None:

@@ -121,6 +121,8 @@ def test_training_curves_time_to_target(tmp_path):
     (tmp_path / "first_explore" / "evaluations.csv").write_text(
         "update,elapsed_s,env_steps,k,eval_return\n1,30,10,2,1.0\n2,90,20,2,9.5\n3,150,30,2,10\n")
     (tmp_path / "first_explore" / "notes.csv").write_text("a,b\n1,2\n")  # not a curve: ignored
+    (tmp_path / "comparison").mkdir()                                      # not a learner: ignored
+    (tmp_path / "comparison" / "all.csv").write_text("elapsed_s,env_steps,test_return\n1,1,1\n")
     runs = {r["learner"]: r for r in training_curves.time_to_target(tmp_path)}
     assert runs["dream"]["minutes"] == pytest.approx(2.0) and runs["dream"]["env_steps"] == 2000
     assert runs["dream"]["minutes_rel"] == pytest.approx(2.0)    # 0.8 is the best
