@@ -55,7 +55,7 @@ def si(x: float | None) -> str:
 
 
 def ratio(x: float) -> str:
-    return f"{x:,.0f}×" if x >= 10 else f"{x:.1f}×" if x >= 1 else f"{x:.2f}×"
+    return f"{x:,.0f}×" if x >= 10 else f"{x:.1f}×" if x >= 1 else f"{x:.2g}×"
 
 
 def _bytes(x: float) -> str:
@@ -156,18 +156,23 @@ def threads_section(rows: list[dict]) -> list[str]:
     two = [r for r in rows if r["file"] == SCALING and r["test"] == "test_steps_threads"]
     if not two:
         return []
-    one = {(r["env"], r["num_envs"]): r["sps"] for r in rows
+    one = {(r["env"], r["num_envs"]): r for r in rows
            if r["file"] == SCALING and r["test"] == "test_steps_random"}
     body = []
     for r in sorted(two, key=lambda r: (r["env"], r["num_envs"])):
-        s1 = one.get((r["env"], r["num_envs"]))
+        r1 = one.get((r["env"], r["num_envs"]))
+        s1 = r1["sps"] if r1 else None
         body.append([f"`{r['env']}`", f"{r['num_envs']:,}", si(s1), si(r["sps"]),
-                     ratio(r["sps"] / s1) if s1 else "—"])
+                     ratio(r["sps"] / s1) if s1 else "—",
+                     f"{r1['per_call_s'] * 1e3:.3g}" if r1 else "—", f"{r['per_call_s'] * 1e3:.3g}"])
     return ["## Scaling with threads", "",
             "Envs that take `num_threads` (the grid envs: slots split across threads inside the "
             "kernel). On a machine whose cores are busy with other work a second thread mostly "
-            "waits for a core, so a speed-up below 1 here says more about the load than the kernel.",
-            ""] + _table(["env", "num_envs", "1 thread", "2 threads", "speed-up"], body)
+            "waits for a core: when the time per call with 2 threads stays near the same number of "
+            "milliseconds whatever the batch, that is the wait for the second thread to be "
+            "scheduled, not the work, and a speed-up below 1 says more about the load than the "
+            "kernel.", ""] + _table(["env", "num_envs", "1 thread", "2 threads", "speed-up",
+                                     "ms / call, 1 thread", "ms / call, 2 threads"], body)
 
 
 def reset_section(rows: list[dict]) -> list[str]:
