@@ -11,32 +11,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from fastmeta.agents.dream.evaluate import BUS_ENVS, BUS_GOALS, _t, drawer_contents
+from fastmeta.agents.dream.evaluate import _t, instruction_draws, protocol_env_ids
 
-
-def instruction_draws(env_name: str, env_id: int, seed: int, count: int = 2) -> list:
-    """The first `count` instructions an InstructionWrapper seeded `seed` draws (§2.2, §2.3, §4.3)."""
-    rs = np.random.RandomState(seed)
-    out = []
-    for _ in range(count):
-        if env_name in BUS_ENVS:
-            out.append(list(BUS_GOALS[rs.randint(4)]))
-        elif env_name == "cooking":
-            c = drawer_contents(env_id)
-            i0, i1 = rs.randint(3, size=2)
-            out.append([c[i0], c[i1]])
-        elif env_name == "miniworld_sign":
-            out.append([int(rs.randint(2, size=(1,))[0])])
-        else:
-            raise ValueError(f"no instruction protocol for env {env_name!r}")
-    return out
+__all__ = ["instruction_draws", "trial_protocol", "TrialEvaluator"]
 
 
 def trial_protocol(env_name: str, test_ids, n: int = 100):
     """(env ids [n], instructions [n, 2 episodes, instruction dims]) of test trials 0..n-1."""
-    test_ids = np.asarray(test_ids).reshape(-1)
-    ids = np.array([test_ids[np.random.RandomState(j).randint(len(test_ids))] for j in range(n)],
-                   dtype=np.int64)
+    ids = protocol_env_ids(test_ids, n)
     instr = np.array([instruction_draws(env_name, e, j + 1) for j, e in enumerate(ids)],
                      dtype=np.int64)
     return ids, instr

@@ -10,33 +10,45 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from fastmeta.envs.cooking import drawer_contents
+
 BUS_GOALS = [(0, 0), (8, 8), (0, 8), (8, 0)]
 BUS_ENVS = ("vanilla", "distraction", "map")
 
 
-def drawer_contents(env_id: int) -> list:
-    return [(int(env_id) // 4 ** i) % 4 for i in range(3)]
+def instruction_draws(env_name: str, env_id: int, seed: int, count: int = 2) -> list:
+    """The first `count` instructions an InstructionWrapper seeded `seed` draws (§2.2, §2.3, §4.3)."""
+    rs = np.random.RandomState(seed)
+    out = []
+    for _ in range(count):
+        if env_name in BUS_ENVS:
+            out.append(list(BUS_GOALS[rs.randint(4)]))
+        elif env_name == "cooking":
+            c = drawer_contents(int(env_id))
+            i0, i1 = rs.randint(3, size=2)
+            out.append([c[i0], c[i1]])
+        elif env_name == "miniworld_sign":
+            out.append([int(rs.randint(2, size=(1,))[0])])
+        else:
+            raise ValueError(f"no instruction protocol for env {env_name!r}")
+    return out
 
 
 def first_instruction(env_name: str, env_id: int, seed: int) -> list:
-    """The first instruction a fresh InstructionWrapper with `seed` draws (spec §2.2, §2.3, §4.3)."""
-    rs = np.random.RandomState(seed)
-    if env_name in BUS_ENVS:
-        return list(BUS_GOALS[rs.randint(4)])
-    if env_name == "cooking":
-        c = drawer_contents(env_id)
-        i0, i1 = rs.randint(3, size=2)
-        return [c[i0], c[i1]]
-    if env_name == "miniworld_sign":
-        return [int(rs.randint(2, size=(1,))[0])]
-    raise ValueError(f"no instruction protocol for env {env_name!r}")
+    """The first instruction a fresh InstructionWrapper with `seed` draws."""
+    return instruction_draws(env_name, env_id, seed, count=1)[0]
+
+
+def protocol_env_ids(test_ids, n: int) -> np.ndarray:
+    """Env ids of `create_env(j, test=True)` for j = 0..n-1 (one RS(j) draw each, spec §1.7)."""
+    test_ids = np.asarray(test_ids).reshape(-1)
+    return np.array([test_ids[np.random.RandomState(j).randint(len(test_ids))] for j in range(n)],
+                    dtype=np.int64)
 
 
 def evaluation_protocol(env_name: str, test_ids, n: int = 100):
     """(env ids [n], instructions [n, 2 episodes, instruction dims]) of test meta-episodes 0..n-1."""
-    test_ids = np.asarray(test_ids).reshape(-1)
-    ids = np.array([test_ids[np.random.RandomState(j).randint(len(test_ids))] for j in range(n)],
-                   dtype=np.int64)
+    ids = protocol_env_ids(test_ids, n)
     instr = np.array([[first_instruction(env_name, e, max(0, j - 1)), first_instruction(env_name, e, j + 1)]
                       for j, e in enumerate(ids)], dtype=np.int64)
     return ids, instr
