@@ -26,20 +26,31 @@ def _actions(env, steps, seed=0, dtype=np.int64):
 def test_fe_batched(benchmark, name, num_envs, dtype):
     """Actions as int64 (torch's argmax) and int32 (envpool's): at 65536 envs the action array
     alone is 512 KB per step in int64, and the step is memory-bound."""
-    env = fastmeta.make(name, num_envs=num_envs, seed=0)
+    _bench_batched(benchmark, name, num_envs, np.dtype(dtype), threads=1)
+
+
+@pytest.mark.parametrize("name, num_envs", [("RayMaze", 4096), ("DarkTreasureRoom", 65536)])
+def test_fe_batched_threads(benchmark, name, num_envs):
+    """num_threads=2, int64 actions (the 1-thread numbers are test_fe_batched's, same sizes)."""
+    _bench_batched(benchmark, name, num_envs, np.dtype("int64"), threads=2)
+
+
+def _bench_batched(benchmark, name, num_envs, dtype, threads):
+    kw = {} if threads == 1 else dict(num_threads=threads)
+    env = fastmeta.make(name, num_envs=num_envs, seed=0, **kw)
     env.reset()
     steps = STEPS if num_envs >= 4096 else 1024
     if name == "RayMaze":
         steps //= 8  # 15 ray casts per env-step: keep a round short
-    acts = _actions(env, steps, dtype=np.dtype(dtype))
+    acts = _actions(env, steps, dtype=dtype)
     env.step(acts[0])  # compile outside the timing
 
     def run():
         for row in acts:
             env.step(row)
 
-    impl = "fastmeta" if dtype == "int64" else f"fastmeta ({dtype} actions)"
-    benchmark.extra_info.update(env=name, impl=impl, num_envs=num_envs, threads=1,
+    impl = "fastmeta" if dtype == np.int64 else f"fastmeta ({dtype} actions)"
+    benchmark.extra_info.update(env=name, impl=impl, num_envs=num_envs, threads=threads,
                                 env_steps=steps * num_envs)
     benchmark.pedantic(run, rounds=sizes(7, 3), warmup_rounds=1)
 

@@ -166,13 +166,14 @@ def threads_section(rows: list[dict]) -> list[str]:
                      ratio(r["sps"] / s1) if s1 else "—",
                      f"{r1['per_call_s'] * 1e3:.3g}" if r1 else "—", f"{r['per_call_s'] * 1e3:.3g}"])
     return ["## Scaling with threads", "",
-            "Envs that take `num_threads` (the grid envs: slots split across threads inside the "
-            "kernel). On a machine whose cores are busy with other work a second thread mostly "
-            "waits for a core: when the time per call with 2 threads stays near the same number of "
-            "milliseconds whatever the batch, that is the wait for the second thread to be "
-            "scheduled, not the work, and a speed-up below 1 says more about the load than the "
-            "kernel.", ""] + _table(["env", "num_envs", "1 thread", "2 threads", "speed-up",
-                                     "ms / call, 1 thread", "ms / call, 2 threads"], body)
+            "Envs that take `num_threads` (the grid envs, DarkTreasureRoom and RayMaze: slots "
+            "split across threads inside the kernel). On a machine whose cores are busy with other "
+            "work a second thread mostly waits for a core: when the time per call with 2 threads "
+            "stays near the same number of milliseconds whatever the batch, that is the wait for "
+            "the second thread to be scheduled, not the work, and a speed-up below 1 says more "
+            "about the load than the kernel.", ""] + \
+        _table(["env", "num_envs", "1 thread", "2 threads", "speed-up", "ms / call, 1 thread",
+                "ms / call, 2 threads"], body)
 
 
 def reset_section(rows: list[dict]) -> list[str]:

@@ -344,6 +344,33 @@ def test_slot_results_independent_of_batch_size_and_seeded():
     np.testing.assert_array_equal(a.tasks.goals, a.sample_tasks(2, seed=21).goals)
 
 
+def test_two_threads_are_bit_identical_to_one():
+    """num_threads=2 steps with the threaded kernel: every output, the tasks (sampled and pinned)
+    and the RNG streams match the single-thread env exactly, across episode and lifetime ends."""
+    n = 257
+    envs = [fastmeta.make("RayMaze", num_envs=n, seed=5, episodes_per_lifetime=2, num_threads=k)
+            for k in (1, 2)]
+    assert [e.num_threads for e in envs] == [1, 2]
+    pinned = envs[0].sample_tasks(3, seed=11)
+    for e in envs:
+        e.pin_tasks(pinned, slots=[0, 128, 256])
+    acts = np.random.default_rng(0).integers(0, 3, (300, n))
+    lifetimes_ended = 0
+    for row in acts:
+        one = [np.copy(x) for x in envs[0].step(row)[:4]]
+        two = envs[1].step(row)
+        for x, y in zip(one, two[:4]):
+            np.testing.assert_array_equal(x, y)
+        for key in ("trial_done", "episode", "episode_return"):
+            np.testing.assert_array_equal(envs[0].info[key], two[4][key])
+        np.testing.assert_array_equal(envs[0].final_obs, envs[1].final_obs)
+        lifetimes_ended += int(envs[0].trial_done.all())
+    assert lifetimes_ended >= 3
+    for k, v in envs[0].tasks.arrays().items():
+        np.testing.assert_array_equal(getattr(envs[1].tasks, k), v)
+    np.testing.assert_array_equal(envs[0].rng_states, envs[1].rng_states)
+
+
 # -- bad input -----------------------------------------------------------------------------------
 def snapshot(env):
     return [env.rng_states.copy(), env.obs.copy(), env.px.copy(), env.heading.copy(),
@@ -353,8 +380,9 @@ def snapshot(env):
 @pytest.mark.parametrize("actions, err", [
     (np.array([0, 3]), ValueError), (np.array([-1, 0]), ValueError), (np.array([0]), ValueError),
     (np.array([0.0, 1.0]), TypeError), (np.array([[0, 1]]), ValueError)])
-def test_bad_actions_raise_and_leave_state(actions, err):
-    env = fastmeta.make("RayMaze", num_envs=2, seed=0)
+@pytest.mark.parametrize("num_threads", [1, 2])
+def test_bad_actions_raise_and_leave_state(actions, err, num_threads):
+    env = fastmeta.make("RayMaze", num_envs=2, seed=0, num_threads=num_threads)
     env.step(np.array([0, 2]))
     before = snapshot(env)
     with pytest.raises(err, match="actions"):
@@ -367,7 +395,9 @@ def test_bad_actions_raise_and_leave_state(actions, err):
     (dict(p_reward=1.5), ValueError, "p_reward"), (dict(p_reward=-0.1), ValueError, "p_reward"),
     (dict(p_reward="x"), TypeError, "p_reward"), (dict(episode_length=0), ValueError, "episode_length"),
     (dict(penalty_value=float("inf")), ValueError, "penalty_value"),
-    (dict(episodes_per_lifetime=0), ValueError, "episodes"), (dict(side_rays=3), ValueError, "side_rays")])
+    (dict(episodes_per_lifetime=0), ValueError, "episodes"), (dict(side_rays=3), ValueError, "side_rays"),
+    (dict(num_threads=0), ValueError, "num_threads"), (dict(num_threads=1.5), ValueError, "num_threads"),
+    (dict(num_threads="2"), ValueError, "num_threads")])
 def test_bad_parameters(kw, err, match):
     with pytest.raises(err, match=match):
         fastmeta.make("RayMaze", num_envs=2, **kw)

@@ -113,6 +113,35 @@ def test_pinned_task_returns_every_lifetime():
     assert not np.array_equal(env.tasks.value, task.value)
 
 
+@pytest.mark.parametrize("mode", ["step", "running_return"])
+def test_two_threads_are_bit_identical_to_one(mode):
+    """num_threads=2 steps with the threaded kernel (slots in blocks, the last one partial):
+    every output, the tasks (sampled and pinned) and the RNG streams match the single-thread env
+    exactly, across episode and lifetime ends."""
+    n = 257
+    envs = [fastmeta.make("DarkTreasureRoom", num_envs=n, seed=5, episodes_per_lifetime=3,
+                          reward_mode=mode, num_threads=k) for k in (1, 2)]
+    assert [e.num_threads for e in envs] == [1, 2]
+    pinned = envs[0].sample_tasks(3, seed=11)
+    for e in envs:
+        e.pin_tasks(pinned, slots=[0, 128, 256])
+    acts = np.random.default_rng(0).integers(0, 5, (300, n))
+    lifetimes_ended = 0
+    for row in acts:
+        one = [np.copy(x) for x in envs[0].step(row)[:4]]
+        two = envs[1].step(row)
+        for x, y in zip(one, two[:4]):
+            np.testing.assert_array_equal(x, y)
+        for key in ("trial_done", "episode", "episode_return"):
+            np.testing.assert_array_equal(envs[0].info[key], two[4][key])
+        np.testing.assert_array_equal(envs[0].final_obs, envs[1].final_obs)
+        lifetimes_ended += int(envs[0].trial_done.all())
+    assert lifetimes_ended >= 3
+    for k, v in envs[0].tasks.arrays().items():
+        np.testing.assert_array_equal(getattr(envs[1].tasks, k), v)
+    np.testing.assert_array_equal(envs[0].rng_states, envs[1].rng_states)
+
+
 # -- spec anchors (uniform-random actions, one 9-step episode per room) ---------------------------
 @pytest.mark.parametrize("minval, mean, std", [(-4.0, -0.552, 1.484), (0.0, 0.560, 0.849)])
 def test_random_return_anchor(minval, mean, std):
@@ -157,7 +186,9 @@ def test_values_stay_below_maxval_after_float32_rounding():
     (dict(minval=0.0, maxval=-1.0), ValueError, "minval must be < maxval"),
     (dict(k=0), ValueError, "k must be >= 1"), (dict(k=2.5), TypeError, "k must be an int"),
     (dict(roomsize=12), ValueError, "roomsize"), (dict(episode_length=0), ValueError, "episode_length"),
-    (dict(reward_mode="sparse"), ValueError, "reward_mode"), (dict(maxval=math.inf), ValueError, "maxval")])
+    (dict(reward_mode="sparse"), ValueError, "reward_mode"), (dict(maxval=math.inf), ValueError, "maxval"),
+    (dict(num_threads=0), ValueError, "num_threads"), (dict(num_threads=1.5), ValueError, "num_threads"),
+    (dict(num_threads="2"), ValueError, "num_threads")])
 def test_bad_parameters(kw, err, match):
     with pytest.raises(err, match=match):
         fastmeta.make("DarkTreasureRoom", num_envs=2, **kw)
@@ -172,8 +203,9 @@ def state(env):
 @pytest.mark.parametrize("actions, err", [
     (np.array([0, 5, 1]), ValueError), (np.array([-1, 0, 1]), ValueError),
     (np.array([0, 1]), ValueError), (np.array([0.0, 1.0, 2.0]), TypeError)])
-def test_bad_actions_raise_and_leave_state(actions, err):
-    env = fastmeta.make("DarkTreasureRoom", num_envs=3, seed=1)
+@pytest.mark.parametrize("num_threads", [1, 2])
+def test_bad_actions_raise_and_leave_state(actions, err, num_threads):
+    env = fastmeta.make("DarkTreasureRoom", num_envs=3, seed=1, num_threads=num_threads)
     env.step(np.array([1, 2, 3]))
     before = state(env)
     with pytest.raises(err, match="actions"):

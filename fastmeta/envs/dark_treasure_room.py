@@ -19,6 +19,9 @@ Contract (spec first_explore.md §1.2):
                 original puts in `state.reward` and First-Explore's tokens carry.
                 `env.episode_return` (also `info["episode_return"]`) always holds the running
                 return of the current episode (0 right after an autoreset).
+  num_threads   1 (default): step on the calling thread; > 1: steps split the slots across that
+                many numba threads (capped by NUMBA_NUM_THREADS); results are bit-identical
+                either way, resets and episode boundaries stay on one thread
 
 All slots step together and every episode has the same length, so the step counter `env.t` is
 shared by all slots.
@@ -31,8 +34,8 @@ import math
 import numpy as np
 from gymnasium import spaces
 
-from fastmeta.envs.lifetime import (LifetimeEnv, TaskBatch, check_choice, check_positive_int,
-                                    check_real)
+from fastmeta.envs.lifetime import (LifetimeEnv, TaskBatch, check_choice, check_num_threads,
+                                    check_positive_int, check_real, parallel_threads)
 from fastmeta.kernels import treasure_room as K
 
 DEFAULTS = dict(minval=-4.0, maxval=2.0, k=8, roomsize=9, episode_length=None,
@@ -69,7 +72,8 @@ class DarkTreasureRoom(LifetimeEnv):
                  maxval: float = DEFAULTS["maxval"], k: int = DEFAULTS["k"],
                  roomsize: int = DEFAULTS["roomsize"], episode_length: int | None = None,
                  episodes_per_lifetime: int = DEFAULTS["episodes_per_lifetime"],
-                 reward_mode: str = DEFAULTS["reward_mode"]):
+                 reward_mode: str = DEFAULTS["reward_mode"], num_threads: int = 1):
+        self.num_threads = check_num_threads(num_threads)
         self.minval = check_real("minval", minval)
         self.maxval = check_real("maxval", maxval)
         if not self.minval < self.maxval:
@@ -125,7 +129,11 @@ class DarkTreasureRoom(LifetimeEnv):
         self.t = 0
 
     def _step(self, actions):
-        bad = K.step(actions, self.obs, self.rew, self.episode_return, self._packed, self._avail,
+        kernel = K.step
+        if self.num_threads > 1:
+            parallel_threads(self.num_threads)
+            kernel = K.step_parallel
+        bad = kernel(actions, self.obs, self.rew, self.episode_return, self._packed, self._avail,
                      self._hits, self.roomsize, self.reward_mode == "running_return")
         if bad >= 0:
             self._raise_bad_action(actions, bad)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numba
 import numpy as np
 
 from fastmeta.envs.base import BatchedEnv, check_int_array
@@ -25,6 +26,20 @@ def check_positive_int(name: str, value) -> int:
     if value < 1:
         raise ValueError(f"{name} must be >= 1, got {value}")
     return int(value)
+
+
+def check_num_threads(value) -> int:
+    """`num_threads` as an int >= 1 (the grid envs' rule; bools are refused, as for the other
+    integer parameters here). It never changes the results, only how many threads step them."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"num_threads must be an int >= 1, got {value!r}")
+    return int(value)
+
+
+def parallel_threads(num_threads: int) -> None:
+    """Let numba's next parallel kernel use `num_threads` threads (capped by NUMBA_NUM_THREADS,
+    the size of its pool)."""
+    numba.set_num_threads(min(num_threads, numba.config.NUMBA_NUM_THREADS))
 
 
 def check_real(name: str, value) -> float:

@@ -18,6 +18,9 @@ Contract:
                 3 exploit episodes), then a new task
   task          RayMazeTask(v_walls, h_walls, goals, goal_values)
   variants      HardWorld (First-Explore's): penalty_value = -1; EasyWorld: penalty_value = 0
+  num_threads   1 (default): step on the calling thread; > 1: steps split the slots across that
+                many numba threads (capped by NUMBA_NUM_THREADS); results are bit-identical
+                either way, resets stay on one thread
 """
 from __future__ import annotations
 
@@ -27,7 +30,8 @@ import math
 import numpy as np
 from gymnasium import spaces
 
-from fastmeta.envs.lifetime import LifetimeEnv, TaskBatch, check_positive_int, check_real
+from fastmeta.envs.lifetime import (LifetimeEnv, TaskBatch, check_num_threads, check_positive_int,
+                                    check_real, parallel_threads)
 from fastmeta.kernels import ray_maze as K
 
 DEFAULTS = dict(p_reward=0.3, reward_value=1.0, penalty_value=-1.0, episode_length=20,
@@ -66,7 +70,9 @@ class RayMaze(LifetimeEnv):
                  reward_value: float = DEFAULTS["reward_value"],
                  penalty_value: float = DEFAULTS["penalty_value"],
                  episode_length: int = DEFAULTS["episode_length"],
-                 episodes_per_lifetime: int = DEFAULTS["episodes_per_lifetime"]):
+                 episodes_per_lifetime: int = DEFAULTS["episodes_per_lifetime"],
+                 num_threads: int = 1):
+        self.num_threads = check_num_threads(num_threads)
         self.p_reward = check_real("p_reward", p_reward)
         if not 0.0 <= self.p_reward <= 1.0:
             raise ValueError(f"p_reward must be in [0, 1], got {p_reward}")
@@ -122,7 +128,11 @@ class RayMaze(LifetimeEnv):
         if bad >= 0:
             self._raise_bad_action(actions, bad)
         t, p = self._task, self._pinned_task
-        K.step(actions, t.v_walls, t.h_walls, t.goals, t.goal_values, self._pinned,
+        kernel = K.step
+        if self.num_threads > 1:
+            parallel_threads(self.num_threads)
+            kernel = K.step_parallel
+        kernel(actions, t.v_walls, t.h_walls, t.goals, t.goal_values, self._pinned,
                p.v_walls, p.h_walls, p.goals, p.goal_values, self.rng_states,
                *self._params(), self.episode_length, self.episodes_per_lifetime,
                self.px, self.py, self.heading, self.touched, self.elapsed, self._return,

@@ -17,7 +17,7 @@ Task draw order per slot (tests/reference/ray_maze.py follows it):
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from fastmeta.kernels.rng import randint, uniform
 
@@ -331,6 +331,75 @@ def first_bad_action(actions):
     return -1
 
 
+# One definition of a slot's step, shared by the serial and the threaded kernel: a slot touches
+# only its own rows (and its own RNG state), so slots can run in any order or at once.
+# `draw` = (p_reward, reward_value, penalty_value): Python passes a call of more than 30
+# arguments as one tuple, which numba cannot inline.
+@njit(inline="always", cache=True)
+def _step_slot(i, actions, V, H, goals, values, pinned, V2, H2, goals2, values2, states, draw,
+               episode_length, episodes_per_lifetime, px, py, heading, touched, elapsed, ret,
+               episode, obs, final_obs, rew, episode_return, terminated, truncated, trial_done):
+    a = actions[i]
+    h = heading[i]
+    x, y = px[i], py[i]
+    vm, hm = wall_masks(V, H, i)
+    if a == 0:
+        d, hx, hy, _ = cast(vm, hm, x, y, TAN[h, NUM_RAYS], COT[h, NUM_RAYS],
+                            BACK_X[h, NUM_RAYS], BACK_Y[h, NUM_RAYS])
+        if d > STEP + SNAP:
+            x = x + STEP * COS[h]
+            y = y + STEP * SIN[h]
+        else:
+            x = hx - SNAP * COS[h]
+            y = hy - SNAP * SIN[h]
+        px[i], py[i] = x, y
+    elif a == 1:
+        h = (h + NUM_HEADINGS - 1) % NUM_HEADINGS
+        heading[i] = h
+    else:
+        h = (h + 1) % NUM_HEADINGS
+        heading[i] = h
+    # goals hold closed rectangles; overlapping goals pay their mean; only the first contact
+    # of an episode pays (even a bad goal or a zero-mean overlap uses it up)
+    total = 0.0
+    inside = 0
+    for g in range(goals.shape[1]):
+        if _in_goal(goals, i, g, x, y):
+            total += values[i, g]
+            inside += 1
+    r = 0.0
+    if inside > 0:
+        if not touched[i]:
+            r = total / inside
+        touched[i] = True
+    ret[i] += r
+    rew[i] = r
+    episode_return[i] = ret[i]
+    write_obs(obs, vm, hm, goals, i, x, y, h)
+    terminated[i] = False
+    t = elapsed[i] + 1
+    if t < episode_length:
+        elapsed[i] = t
+        truncated[i] = False
+        trial_done[i] = False
+        return
+    # the episode hit its fixed length: same-step autoreset from the task's start state
+    truncated[i] = True
+    final_obs[i, :] = obs[i, :]
+    e = episode[i] + 1
+    if e >= episodes_per_lifetime:
+        e = 0
+        trial_done[i] = True
+        if pinned[i]:
+            _copy_task(V, H, goals, values, i, V2, H2, goals2, values2)
+        else:
+            sample_task(V, H, goals, values, i, states, draw[0], draw[1], draw[2])
+    else:
+        trial_done[i] = False
+    episode[i] = e
+    _start_episode(obs, V, H, goals, i, px, py, heading, touched, elapsed, ret)
+
+
 @njit(cache=True)
 def step(actions, V, H, goals, values, pinned, V2, H2, goals2, values2, states, p_reward,
          reward_value, penalty_value, episode_length, episodes_per_lifetime,
@@ -338,62 +407,21 @@ def step(actions, V, H, goals, values, pinned, V2, H2, goals2, values2, states, 
          obs, final_obs, rew, episode_return, terminated, truncated, trial_done):
     """One step in every slot (actions already checked by `first_bad_action`)."""
     for i in range(actions.shape[0]):
-        a = actions[i]
-        h = heading[i]
-        x, y = px[i], py[i]
-        vm, hm = wall_masks(V, H, i)
-        if a == 0:
-            d, hx, hy, _ = cast(vm, hm, x, y, TAN[h, NUM_RAYS], COT[h, NUM_RAYS],
-                                BACK_X[h, NUM_RAYS], BACK_Y[h, NUM_RAYS])
-            if d > STEP + SNAP:
-                x = x + STEP * COS[h]
-                y = y + STEP * SIN[h]
-            else:
-                x = hx - SNAP * COS[h]
-                y = hy - SNAP * SIN[h]
-            px[i], py[i] = x, y
-        elif a == 1:
-            h = (h + NUM_HEADINGS - 1) % NUM_HEADINGS
-            heading[i] = h
-        else:
-            h = (h + 1) % NUM_HEADINGS
-            heading[i] = h
-        # goals hold closed rectangles; overlapping goals pay their mean; only the first contact
-        # of an episode pays (even a bad goal or a zero-mean overlap uses it up)
-        total = 0.0
-        inside = 0
-        for g in range(goals.shape[1]):
-            if _in_goal(goals, i, g, x, y):
-                total += values[i, g]
-                inside += 1
-        r = 0.0
-        if inside > 0:
-            if not touched[i]:
-                r = total / inside
-            touched[i] = True
-        ret[i] += r
-        rew[i] = r
-        episode_return[i] = ret[i]
-        write_obs(obs, vm, hm, goals, i, x, y, h)
-        terminated[i] = False
-        t = elapsed[i] + 1
-        if t < episode_length:
-            elapsed[i] = t
-            truncated[i] = False
-            trial_done[i] = False
-            continue
-        # the episode hit its fixed length: same-step autoreset from the task's start state
-        truncated[i] = True
-        final_obs[i, :] = obs[i, :]
-        e = episode[i] + 1
-        if e >= episodes_per_lifetime:
-            e = 0
-            trial_done[i] = True
-            if pinned[i]:
-                _copy_task(V, H, goals, values, i, V2, H2, goals2, values2)
-            else:
-                sample_task(V, H, goals, values, i, states, p_reward, reward_value, penalty_value)
-        else:
-            trial_done[i] = False
-        episode[i] = e
-        _start_episode(obs, V, H, goals, i, px, py, heading, touched, elapsed, ret)
+        _step_slot(i, actions, V, H, goals, values, pinned, V2, H2, goals2, values2, states,
+                   (p_reward, reward_value, penalty_value), episode_length,
+                   episodes_per_lifetime, px, py, heading, touched, elapsed, ret, episode,
+                   obs, final_obs, rew, episode_return, terminated, truncated, trial_done)
+
+
+@njit(parallel=True, cache=True)
+def step_parallel(actions, V, H, goals, values, pinned, V2, H2, goals2, values2, states, p_reward,
+                  reward_value, penalty_value, episode_length, episodes_per_lifetime,
+                  px, py, heading, touched, elapsed, ret, episode,
+                  obs, final_obs, rew, episode_return, terminated, truncated, trial_done):
+    """`step` with the slots split across numba's threads (numba.set_num_threads): the same
+    per-slot code, so the results are bit-identical to `step` whatever the thread count."""
+    for i in prange(actions.shape[0]):
+        _step_slot(i, actions, V, H, goals, values, pinned, V2, H2, goals2, values2, states,
+                   (p_reward, reward_value, penalty_value), episode_length,
+                   episodes_per_lifetime, px, py, heading, touched, elapsed, ret, episode,
+                   obs, final_obs, rew, episode_return, terminated, truncated, trial_done)
