@@ -34,6 +34,17 @@ def test_unknown_config_key_is_named():
     assert T.main(["--env", "bandit", "-b", "nope=1", "--no-progress"]) == 2
 
 
+def test_model_size_keys_resize_the_trunk_and_reject_bad_values():
+    args = T.resolve_args("bandit", "paper", ["n_layer=2", "d_model=64", "d_mlp=256"])
+    cfg = T.model_config(args)
+    assert (cfg.n_layer, cfg.d_model, cfg.n_head, cfg.d_mlp) == (2, 64, 4, 256)
+    assert T.model_config(T.resolve_args("bandit", "paper")) == T.bandit_config()
+    with pytest.raises(ValueError, match="not divisible by n_head 3"):
+        T.resolve_args("bandit", "paper", ["d_model=64", "n_head=3"])
+    with pytest.raises(ValueError, match="'n_layer' must be >= 0"):
+        T.resolve_args("treasure", "paper", ["n_layer=-1"])
+
+
 def test_presets_hold_the_paper_hyperparameters():
     b = T.resolve_args("bandit", "paper")
     assert (b.batch_size, b.total_updates, b.lr, b.pulls, b.eps, b.minval) == (128, 200_000, 1e-4, 99, 0.05, 0.5)
