@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 import fastmeta
+from fastmeta.agents.experiment_cli import add_experiment_arguments, experiment_dir
 from fastmeta.agents.first_explore import evaluate as ev
 from fastmeta.agents.first_explore.losses import bandit_loss, episodic_loss
 from fastmeta.agents.first_explore.model import (FirstExploreModel, bandit_config, maze_config,
@@ -405,11 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default="paper", choices=tuple(PRESETS),
                    help="paper: the original's hyperparameters; fast: tuned for a 2-core CPU")
     p.add_argument("-b", "--binding", action="append", default=[], help="key=value override (repeatable)")
-    p.add_argument("-s", "--seed", type=int, default=None)
-    p.add_argument("--out", default="experiments", help="directory holding experiment directories")
-    p.add_argument("--resume", action="store_true", help="continue from <out>/<name>/checkpoint.pt")
-    p.add_argument("--force", action="store_true", help="reuse an existing experiment directory")
-    p.add_argument("--no-progress", action="store_true")
+    add_experiment_arguments(p)
     return p
 
 
@@ -423,10 +420,8 @@ def main(argv=None) -> int:
         return 2
     ctl = "" if args.control == "none" else f"-{args.control}"
     name = opts.name or f"first-explore-{args.env}{ctl}-{opts.preset}-s{args.seed}"
-    exp_dir = Path(opts.out) / name
-    if exp_dir.exists() and not (opts.resume or opts.force):
-        print(f"error: {exp_dir} exists; pass --resume to continue it or --force to reuse it",
-              file=sys.stderr)
+    exp_dir = experiment_dir(opts, name)
+    if exp_dir is None:
         return 2
     if opts.resume and (exp_dir / "config.json").exists():
         saved = json.loads((exp_dir / "config.json").read_text())
