@@ -5,16 +5,14 @@ baseline_varibad.json; on the sign env the `-miniworld` file of the method is me
 original's `-c` lists do. Then a preset (`fast`), the user's JSON files and `-b key=value`
 bindings. Every key must exist in the method's own config (rl2 ⊕ method): unknown keys, wrong
 types and unsupported values raise `ConfigError` naming the key. Merge, binding and validation
-rules are the DREAM learner's (fastmeta.agents.dream.config).
+rules and the layering itself are the DREAM learner's (fastmeta.agents.dream.config).
 """
 from __future__ import annotations
 
 import json
 from importlib import resources
-from pathlib import Path
 
-from fastmeta.agents.dream.config import (ENVIRONMENTS, ConfigError, deep_merge, parse_binding,
-                                          validate)
+from fastmeta.agents.dream.config import ConfigError, deep_merge, layered_config
 
 METHODS = {"rl2": "recurrent", "import": "import", "varibad": "varibad"}   # name → embedder type
 PRESETS = ("default", "paper", "fast")
@@ -82,31 +80,8 @@ def resolve(method: str, preset: str = "default", files=(), bindings=(),
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; available: {', '.join(PRESETS)}")
     schema = method_config(method)
-    layers = []
-    if preset != "default":
-        layers.append(load_preset(preset))
-    if environment is not None:
-        layers.append({"environment": environment})
-    for f in files:
-        try:
-            layers.append(json.loads(Path(f).read_text()))
-        except json.JSONDecodeError as e:
-            raise ConfigError(f"config file {f}: invalid JSON ({e})") from None
-    layers.extend(parse_binding(b) for b in bindings)
-    if overrides:
-        layers.append(overrides)
-    for layer in layers:
-        validate(layer, schema)
-    env = schema["environment"]
-    for layer in layers:
-        env = layer.get("environment", env)
-    if env not in ENVIRONMENTS:
-        raise ConfigError(f"config key 'environment' = {env!r} is not supported; "
-                          f"expected one of {ENVIRONMENTS}")
-    config = method_config(method, env)
-    for layer in layers:
-        config = deep_merge(config, layer)
-    config["environment"] = env
-    validate(config, schema)
+    presets = [] if preset == "default" else [load_preset(preset)]
+    config = layered_config(schema, lambda env: method_config(method, env), presets, files,
+                            bindings, environment, overrides)
     check_method(config, method)
     return config

@@ -3,7 +3,8 @@
 A run's config is `dream_default.json` (the original's configs/default.json plus fastmeta's
 `fastmeta` section), deep-merged with a preset, then user JSON files left to right, then
 bindings (spec §3.1). Every key must exist in the default config: unknown keys, wrong types and
-unsupported values raise `ConfigError` naming the key.
+unsupported values raise `ConfigError` naming the key. The baselines' configs use the same
+layering (`layered_config`) over their own base configs.
 """
 from __future__ import annotations
 
@@ -115,15 +116,14 @@ def validate(config: dict, schema: dict, prefix: str = "") -> None:
             raise ConfigError(f"config key {name!r} must be a string, got {v!r}")
 
 
-def resolve(preset: str = "default", files=(), bindings=(), environment: str | None = None,
-            overrides: dict | None = None) -> dict:
-    """The full config of a run: default ⊕ preset (⊕ preset_<env>) ⊕ files ⊕ bindings."""
-    default = load_preset("default")
-    layers = []
-    if preset not in PRESETS:
-        raise ConfigError(f"unknown preset {preset!r}; available: {', '.join(PRESETS)}")
-    if preset != "default":
-        layers.append(load_preset(preset))
+def layered_config(schema: dict, base, preset_layers: list, files=(), bindings=(),
+                   environment: str | None = None, overrides: dict | None = None,
+                   env_layers=lambda env: []) -> dict:
+    """base(env) ⊕ preset layers ⊕ env_layers(env) ⊕ environment ⊕ files ⊕ bindings ⊕ overrides,
+    each layer and the result validated against `schema`. The env is the last one a layer names
+    (else the schema's); it is found from the other layers first because it picks `base` and
+    `env_layers`."""
+    layers = list(preset_layers)
     if environment is not None:
         layers.append({"environment": environment})
     for f in files:
@@ -135,23 +135,43 @@ def resolve(preset: str = "default", files=(), bindings=(), environment: str | N
     if overrides:
         layers.append(overrides)
     for layer in layers:
-        validate(layer, default)
-    env = default["environment"]
+        validate(layer, schema)
+    env = schema["environment"]
     for layer in layers:
         env = layer.get("environment", env)
     if env not in ENVIRONMENTS:
         raise ConfigError(f"config key 'environment' = {env!r} is not supported; "
                           f"expected one of {ENVIRONMENTS}")
-    # Per-benchmark tuning of a preset sits between the preset and the user's layers.
-    if preset != "default" and preset_exists(f"{preset}_{env}"):
-        specific = load_preset(f"{preset}_{env}")
-        validate(specific, default)
-        layers.insert(1, specific)
-    if env == "miniworld_sign" and preset in ("default", "paper"):
-        layers.insert(0, load_preset("miniworld"))
-    config = default
+    specific = env_layers(env)
+    for layer in specific:
+        validate(layer, schema)
+    layers[len(preset_layers):len(preset_layers)] = specific
+    config = base(env)
     for layer in layers:
         config = deep_merge(config, layer)
     config["environment"] = env
-    validate(config, default)
+    validate(config, schema)
     return config
+
+
+def resolve(preset: str = "default", files=(), bindings=(), environment: str | None = None,
+            overrides: dict | None = None) -> dict:
+    """The full config of a run: default ⊕ preset (⊕ preset_<env>) ⊕ files ⊕ bindings."""
+    default = load_preset("default")
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown preset {preset!r}; available: {', '.join(PRESETS)}")
+    presets = [] if preset == "default" else [load_preset(preset)]
+
+    def base(env):
+        if env == "miniworld_sign" and preset in ("default", "paper"):
+            return deep_merge(default, load_preset("miniworld"))
+        return default
+
+    def env_layers(env):
+        # Per-benchmark tuning of a preset sits between the preset and the user's layers.
+        if preset != "default" and preset_exists(f"{preset}_{env}"):
+            return [load_preset(f"{preset}_{env}")]
+        return []
+
+    return layered_config(default, base, presets, files, bindings, environment, overrides,
+                          env_layers)
