@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from fastmeta.agents.dream.evaluate import _t, instruction_draws, protocol_env_ids
+from fastmeta.agents.dream.evaluate import (PinnedEvaluator, _t, instruction_draws,
+                                            protocol_env_ids)
 
 __all__ = ["instruction_draws", "trial_protocol", "TrialEvaluator"]
 
@@ -24,23 +25,20 @@ def trial_protocol(env_name: str, test_ids, n: int = 100):
     return ids, instr
 
 
-class TrialEvaluator:
-    """Runs the test trials on its own batched env, reusing it between evaluations."""
+class TrialEvaluator(PinnedEvaluator):
+    """The baselines' test trials, greedy, on the DREAM learner's pinned test env."""
 
-    def __init__(self, env_name: str, make_env, n: int = 100, seed: int = 0):
-        self.env_name, self.n, self.seed = env_name, n, seed
-        self.env = make_env(num_envs=n, split="test")
-        self.ids, self.instructions = trial_protocol(env_name, self.env.test_ids(), n)
+    protocol = staticmethod(trial_protocol)
 
     @torch.no_grad()
     def run(self, learner, gif_slots: int = 0) -> dict:
         env, dev = self.env, learner.device
         slots = learner.new_slots(self.n)
-        env.reset(seed=self.seed, tasks=self.ids, instructions=self.instructions)
+        self.reset()
         active = np.ones(self.n, dtype=bool)
         returns = np.zeros(self.n)
         lengths = np.zeros(self.n)
-        frames = [] if gif_slots and self._can_render() else None
+        frames = self.frame_list(gif_slots)
         while active.any():
             if frames is not None:
                 frames.append(env.render()[:gif_slots].copy())
@@ -61,10 +59,3 @@ class TrialEvaluator:
         if frames:
             result["frames"] = np.stack(frames, 1)      # [slots, time, H, W, 3]
         return result
-
-    def _can_render(self) -> bool:
-        try:
-            self.env.render()
-            return True
-        except (NotImplementedError, ImportError, ModuleNotFoundError):
-            return False

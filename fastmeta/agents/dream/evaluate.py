@@ -54,26 +54,48 @@ def evaluation_protocol(env_name: str, test_ids, n: int = 100):
     return ids, instr
 
 
-class Evaluator:
-    """Runs the test protocol on its own batched env, reusing it between evaluations."""
+class PinnedEvaluator:
+    """A batched test env of n slots whose tasks and instructions a protocol pins, reused between
+    evaluations. Subclasses name the protocol, `(env_name, test_ids, n) -> (ids, instructions)`,
+    and run the learner on the slots."""
+
+    protocol = None
 
     def __init__(self, env_name: str, make_env, n: int = 100, seed: int = 0):
         self.env_name, self.n, self.seed = env_name, n, seed
         self.env = make_env(num_envs=n, split="test")
-        self.ids, self.instructions = evaluation_protocol(env_name, self.env.test_ids(), n)
+        self.ids, self.instructions = self.protocol(env_name, self.env.test_ids(), n)
+
+    def reset(self) -> None:
+        self.env.reset(seed=self.seed, tasks=self.ids, instructions=self.instructions)
+
+    def frame_list(self, gif_slots: int) -> list | None:
+        """A list to collect frames in, or None when no GIFs are asked for or the env cannot
+        render (no headless GL, or no renderer at all)."""
+        if not gif_slots:
+            return None
+        try:
+            self.env.render()
+        except (NotImplementedError, ImportError, ModuleNotFoundError):
+            return None
+        return []
+
+
+class Evaluator(PinnedEvaluator):
+    """DREAM's test meta-episodes: explore, then exploit conditioned on g_T(τ)."""
+
+    protocol = staticmethod(evaluation_protocol)
 
     @torch.no_grad()
     def run(self, learner, gif_slots: int = 0) -> dict:
         from fastmeta.agents.dream.learner import Slots
         env, dev = self.env, learner.device
         slots = Slots(self.n, learner, training=False)
-        env.reset(seed=self.seed, tasks=self.ids, instructions=self.instructions)
+        self.reset()
         active = np.ones(self.n, dtype=bool)
         returns = np.zeros(self.n)
         explore_len = np.zeros(self.n)
-        frames = [] if gif_slots else None
-        if frames is not None and not self._can_render():
-            frames = None
+        frames = self.frame_list(gif_slots)
         frame_lengths = np.zeros(gif_slots, dtype=np.int64)
         while active.any():
             if frames is not None:
@@ -102,13 +124,6 @@ class Evaluator:
             clips = np.stack(frames, 1)                  # [slots, time, H, W, 3]
             result["frames"] = [clip[: max(1, L)] for clip, L in zip(clips, frame_lengths)]
         return result
-
-    def _can_render(self) -> bool:
-        try:
-            self.env.render()
-            return True
-        except (NotImplementedError, ImportError, ModuleNotFoundError):
-            return False
 
 
 def _t(x, device, dtype=None):
