@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections import deque
 
-import numpy as np
 import torch
 
 from fastmeta.agents.baselines.encoders import TrialInputs
@@ -21,14 +20,14 @@ from fastmeta.agents.baselines.losses import (embedding_distance, original_paddi
                                               varibad_decoding_losses)
 from fastmeta.agents.baselines.q_networks import build_network
 from fastmeta.agents.dream.dqn import DQNAgent, epsilon_greedy, td_loss
-from fastmeta.agents.dream.learner import build_agent
+from fastmeta.agents.dream.learner import SlotState, build_agent
 from fastmeta.agents.dream.sequence_replay import SequenceReplay
 
 AUX_NAMES = {"recurrent": (), "import": ("embedding_distance",),
              "varibad": ("reward_decoding_loss", "state_decoding_loss")}
 
 
-class TrialSlots:
+class TrialSlots(SlotState):
     """Acting state of N trial slots: the encoder's (h, c), the next input's prev action /
     prev reward / done, the step within the trial and the trial's global index."""
 
@@ -46,14 +45,6 @@ class TrialSlots:
 
     def inputs(self, obs, instructions) -> TrialInputs:
         return TrialInputs(obs, instructions, self.prev_action, self.prev_reward, self.done)
-
-    def state_dict(self) -> dict:
-        return {k: (tuple(x.clone() for x in v) if isinstance(v, tuple) else v.clone())
-                for k, v in vars(self).items() if isinstance(v, (tuple, torch.Tensor))}
-
-    def load_state_dict(self, state: dict) -> None:
-        for k, v in state.items():
-            setattr(self, k, tuple(x.clone() for x in v) if isinstance(v, tuple) else v.clone())
 
 
 class BaselineLearner:
@@ -88,16 +79,6 @@ class BaselineLearner:
         return TrialSlots(n, self, training=False)
 
     # == acting ============================================================================
-    def _epsilon(self, n: int, training: bool) -> torch.Tensor:
-        agent = self.agent
-        if not training:
-            return torch.full((n,), float(agent.test_epsilon), device=self.device)
-        s = agent.epsilon
-        k = agent.acts + 1 + np.arange(n)
-        eps = np.maximum(s.end, s.begin - (s.begin - s.end) * k / s.total_steps)
-        agent.acts += n
-        return torch.as_tensor(eps, dtype=torch.float32, device=self.device)
-
     def uses_ids(self, trial_index: torch.Tensor) -> torch.Tensor | None:
         """IMPORT's per-trial choice of f(e): even training trials."""
         if self.method != "import":
@@ -115,7 +96,8 @@ class BaselineLearner:
         if slots.training:
             self.agent.record_q(q)
         if actions is None:
-            a = epsilon_greedy(q, self._epsilon(slots.n, slots.training), self.generator)
+            a = epsilon_greedy(q, self.agent.acting_epsilons(slots.n, slots.training, self.device),
+                               self.generator)
         else:
             a = actions.to(self.device, torch.long)
         slots.actions = a

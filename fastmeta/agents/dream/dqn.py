@@ -1,4 +1,5 @@
-"""Double dueling recurrent DQN machinery shared by DREAM's two agents (spec §5.6).
+"""Double dueling recurrent DQN machinery shared by DREAM's two agents (spec §5.6) and the
+baselines' one.
 
 Counters are in experiences, as in the original where `update` is called once per env step:
 with N slots acting together, N experiences arrive per vector step, and the gradient steps and
@@ -9,6 +10,7 @@ from __future__ import annotations
 import copy
 from collections import deque
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -88,6 +90,18 @@ class DQNAgent:
 
     def current_epsilon(self) -> float:
         return self.epsilon.value(self.acts)
+
+    def acting_epsilons(self, n: int, training: bool, device) -> torch.Tensor:
+        """ε for n slots acting together, in slot order. Training acts each get the schedule's
+        value at their own act count, as if made one by one, and advance it; evaluation acts
+        use the test ε and leave it alone."""
+        if not training:
+            return torch.full((n,), float(self.test_epsilon), device=device)
+        s = self.epsilon
+        k = self.acts + 1 + np.arange(n)
+        eps = np.maximum(s.end, s.begin - (s.begin - s.end) * k / s.total_steps)
+        self.acts += n
+        return torch.as_tensor(eps, dtype=torch.float32, device=device)
 
     def record_q(self, q: torch.Tensor) -> None:
         if q.numel():

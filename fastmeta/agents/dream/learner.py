@@ -71,7 +71,19 @@ def build_agent(net, agent_cfg: dict, quirks: dict) -> DQNAgent:
         sync_target_at_start=quirks["sync_target_at_start"])
 
 
-class Slots:
+class SlotState:
+    """Checkpointing for acting state kept on the instance as tensors and (h, c) tuples."""
+
+    def state_dict(self) -> dict:
+        return {k: (tuple(x.clone() for x in v) if isinstance(v, tuple) else v.clone())
+                for k, v in vars(self).items() if isinstance(v, (tuple, torch.Tensor))}
+
+    def load_state_dict(self, state: dict) -> None:
+        for k, v in state.items():
+            setattr(self, k, tuple(x.clone() for x in v) if isinstance(v, tuple) else v.clone())
+
+
+class Slots(SlotState):
     """Acting state of N meta-episode slots (hidden states, step counters, g_T per slot) and
     the replays whose staging rows hold their running episodes. Training slots commit finished
     episodes to the learner's replays; evaluation slots get staging-only replays of their own."""
@@ -91,14 +103,6 @@ class Slots:
         self.z_trajectory = torch.zeros(n, learner.exploit.online.trajectory.embed_dim, device=dev)
         self.meta_episodes = torch.zeros(n, dtype=torch.long, device=dev)
         self.returns = torch.zeros(n, dtype=torch.float64, device=dev)
-
-    def state_dict(self) -> dict:
-        return {k: (tuple(x.clone() for x in v) if isinstance(v, tuple) else v.clone())
-                for k, v in vars(self).items() if isinstance(v, (tuple, torch.Tensor))}
-
-    def load_state_dict(self, state: dict) -> None:
-        for k, v in state.items():
-            setattr(self, k, tuple(x.clone() for x in v) if isinstance(v, tuple) else v.clone())
 
 
 class DreamLearner:
@@ -152,16 +156,6 @@ class DreamLearner:
                                             training)
         return actions
 
-    def _epsilon(self, agent: DQNAgent, n: int, training: bool) -> torch.Tensor:
-        if not training:
-            return torch.full((n,), float(agent.test_epsilon), device=self.device)
-        s = agent.epsilon
-        k = agent.acts + 1 + np.arange(n)
-        eps = np.maximum(s.end, s.begin - (s.begin - s.end) * k / s.total_steps)
-        eps = torch.as_tensor(eps, dtype=torch.float32, device=self.device)
-        agent.acts += n
-        return eps
-
     def _act_explore(self, slots, idx, obs, env_ids, training):
         agent = self.explore
         state = (slots.explore_state[0][idx], slots.explore_state[1][idx])
@@ -169,7 +163,8 @@ class DreamLearner:
         slots.explore_state[0][idx], slots.explore_state[1][idx] = h, c
         if training:
             agent.record_q(q)
-        a = epsilon_greedy(q, self._epsilon(agent, idx.numel(), training), self.generator)
+        a = epsilon_greedy(q, agent.acting_epsilons(idx.numel(), training, self.device),
+                           self.generator)
         slots.prev_action[idx] = a + 1
         t = slots.t[idx]
         slots.explore_replay.write_step(idx, t, obs=obs, actions=a)
@@ -191,7 +186,8 @@ class DreamLearner:
         slots.exploit_state[0][idx], slots.exploit_state[1][idx] = h, c
         if training:
             agent.record_q(q)
-        a = epsilon_greedy(q, self._epsilon(agent, idx.numel(), training), self.generator)
+        a = epsilon_greedy(q, agent.acting_epsilons(idx.numel(), training, self.device),
+                           self.generator)
         t = slots.t[idx]
         slots.exploit_replay.write_step(idx, t, obs=obs, actions=a)
         first = t == 0
