@@ -1,5 +1,6 @@
-"""The training loop and command line of the learners that act on N env slots with recurrent DQN
-agents: DREAM and the E-RL², IMPORT and VariBAD baselines (`fastmeta train dream|rl2|import|varibad`).
+"""The training loop and command line of the learners that act on N env slots with recurrent
+DQN agents: DREAM and the E-RL², IMPORT and VariBAD baselines
+(`fastmeta train dream|rl2|import|varibad`).
 
 `RunLoop` owns everything that does not depend on the learner: seeding, the batched env, the
 budgets (`max_env_steps`, `max_minutes`, `stop_test_return`), the evaluation / logging /
@@ -33,6 +34,8 @@ from fastmeta.agents.experiment_cli import add_experiment_arguments, experiment_
 
 
 class RunLoop:
+    """One training run in an experiment directory; subclasses fill in the names below."""
+
     learner_class: type       # (config, EnvSpecInfo, num_slots, device)
     evaluator_class: type     # (env_name, make_env, n, seed); .run(learner, gif_slots) -> dict
     EPISODES: str             # the counter of finished episodes that the cadences follow
