@@ -13,6 +13,7 @@ from fastmeta.envs.ray_maze import RayMazeTask
 from fastmeta.kernels import ray_maze as K
 from tests.reference import ray_maze as R
 from tests.reference.first_explore_rng import Stream, initial_state
+from tests.thread_parity import assert_two_threads_match_one
 
 
 def ref_task_arrays(task):
@@ -347,28 +348,7 @@ def test_slot_results_independent_of_batch_size_and_seeded():
 def test_two_threads_are_bit_identical_to_one():
     """num_threads=2 steps with the threaded kernel: every output, the tasks (sampled and pinned)
     and the RNG streams match the single-thread env exactly, across episode and lifetime ends."""
-    n = 257
-    envs = [fastmeta.make("RayMaze", num_envs=n, seed=5, episodes_per_lifetime=2, num_threads=k)
-            for k in (1, 2)]
-    assert [e.num_threads for e in envs] == [1, 2]
-    pinned = envs[0].sample_tasks(3, seed=11)
-    for e in envs:
-        e.pin_tasks(pinned, slots=[0, 128, 256])
-    acts = np.random.default_rng(0).integers(0, 3, (300, n))
-    lifetimes_ended = 0
-    for row in acts:
-        one = [np.copy(x) for x in envs[0].step(row)[:4]]
-        two = envs[1].step(row)
-        for x, y in zip(one, two[:4]):
-            np.testing.assert_array_equal(x, y)
-        for key in ("trial_done", "episode", "episode_return"):
-            np.testing.assert_array_equal(envs[0].info[key], two[4][key])
-        np.testing.assert_array_equal(envs[0].final_obs, envs[1].final_obs)
-        lifetimes_ended += int(envs[0].trial_done.all())
-    assert lifetimes_ended >= 3
-    for k, v in envs[0].tasks.arrays().items():
-        np.testing.assert_array_equal(getattr(envs[1].tasks, k), v)
-    np.testing.assert_array_equal(envs[0].rng_states, envs[1].rng_states)
+    assert_two_threads_match_one("RayMaze", 3, episodes_per_lifetime=2)
 
 
 # -- bad input -----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from hypothesis import given, settings, strategies as st
 import fastmeta
 from fastmeta.envs.dark_treasure_room import TREASURE_VARIANTS, TreasureTask
 from tests.reference.treasure_room import TreasureRoomRef
+from tests.thread_parity import assert_two_threads_match_one
 
 
 # -- parity with the reference ------------------------------------------------------------------
@@ -118,28 +119,7 @@ def test_two_threads_are_bit_identical_to_one(mode):
     """num_threads=2 steps with the threaded kernel (slots in blocks, the last one partial):
     every output, the tasks (sampled and pinned) and the RNG streams match the single-thread env
     exactly, across episode and lifetime ends."""
-    n = 257
-    envs = [fastmeta.make("DarkTreasureRoom", num_envs=n, seed=5, episodes_per_lifetime=3,
-                          reward_mode=mode, num_threads=k) for k in (1, 2)]
-    assert [e.num_threads for e in envs] == [1, 2]
-    pinned = envs[0].sample_tasks(3, seed=11)
-    for e in envs:
-        e.pin_tasks(pinned, slots=[0, 128, 256])
-    acts = np.random.default_rng(0).integers(0, 5, (300, n))
-    lifetimes_ended = 0
-    for row in acts:
-        one = [np.copy(x) for x in envs[0].step(row)[:4]]
-        two = envs[1].step(row)
-        for x, y in zip(one, two[:4]):
-            np.testing.assert_array_equal(x, y)
-        for key in ("trial_done", "episode", "episode_return"):
-            np.testing.assert_array_equal(envs[0].info[key], two[4][key])
-        np.testing.assert_array_equal(envs[0].final_obs, envs[1].final_obs)
-        lifetimes_ended += int(envs[0].trial_done.all())
-    assert lifetimes_ended >= 3
-    for k, v in envs[0].tasks.arrays().items():
-        np.testing.assert_array_equal(getattr(envs[1].tasks, k), v)
-    np.testing.assert_array_equal(envs[0].rng_states, envs[1].rng_states)
+    assert_two_threads_match_one("DarkTreasureRoom", 5, episodes_per_lifetime=3, reward_mode=mode)
 
 
 # -- spec anchors (uniform-random actions, one 9-step episode per room) ---------------------------
