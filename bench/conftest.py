@@ -31,7 +31,7 @@ def sizes(full, quick):
 # Quick mode measures everything once: these repeat what the env sweep (bench_env_scaling.py)
 # and bench_learners.py already time, or are the slowest baselines; the full run keeps them.
 QUICK_SKIP = ("test_grid_batched[", "test_fe_batched[", "test_fe_meta_reset[",
-              "test_first_explore_update_", "test_sign_frames[256-", "-msaa-u8]")
+              "test_first_explore_update_", "test_sign_frames[256-", "-msaa-f32]")
 
 
 def pytest_collection_modifyitems(config, items):

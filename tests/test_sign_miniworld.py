@@ -56,22 +56,26 @@ def original(tmp_path_factory):
     return frames, rollouts, data["frames"], data["records"], tops, data["tops"]
 
 
-def test_frames_match_miniworld(original):
+@pytest.mark.parametrize("storage", ["u8", "f32"])
+def test_frames_match_miniworld(original, storage):
     from fastmeta.render.sign_renderer import SignRenderer
     frames, _, theirs, _, tops, their_tops = original
     try:
-        r = SignRenderer()          # 8 requested, capped by the driver: as miniworld does
+        # 8 samples requested, capped by the driver: as miniworld does
+        r = SignRenderer(msaa_storage=storage)
     except EGLUnavailableError as err:
         pytest.skip(f"no headless OpenGL context on this machine: {err}")
     try:
-        for (task, x, z, th, yaw), expected in zip(frames, theirs):
-            ours = r.render_one(x, z, th, yaw, task).astype(float)
-            mae = np.abs(ours - expected).mean(axis=(0, 1))
-            assert (mae <= 1.0).all(), f"pose {(task, x, z, th)}: per-channel MAE {mae}"
-        for (task, x, z, th, yaw), expected in zip(tops, their_tops):
-            ours = r.render_one(x, z, th, yaw, task, top=True).astype(float)
-            mae = np.abs(ours - expected).mean(axis=(0, 1))
-            assert (mae <= 1.0).all(), f"top view {(task, x, z, th)}: per-channel MAE {mae}"
+        for top, poses, expected in ((False, frames, theirs), (True, tops, their_tops)):
+            # Each pose alone, and all of them in one batch (every view at its own viewport).
+            batch = np.zeros((len(poses), *expected.shape[1:]), np.uint8)
+            task, x, z, th, yaw = (np.array(v) for v in zip(*poses))
+            r.render(np.column_stack([x, z]), th, yaw, task, batch, top=top)
+            for k, (task, x, z, th, yaw) in enumerate(poses):
+                for ours in (r.render_one(x, z, th, yaw, task, top=top), batch[k]):
+                    mae = np.abs(ours.astype(float) - expected[k]).mean(axis=(0, 1))
+                    assert (mae <= 1.0).all(), \
+                        f"{'top' if top else 'first-person'} pose {(task, x, z, th)}: MAE {mae}"
     finally:
         r.release()
 

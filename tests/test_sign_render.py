@@ -1,5 +1,5 @@
 """Sign-world frames: expected colours of known surfaces (sign.md §7.4), layouts, determinism,
-batch-versus-single equality and the error for a machine without EGL."""
+batch-versus-single agreement and the error for a machine without EGL."""
 import ctypes
 import math
 
@@ -22,6 +22,14 @@ def renderer():
         pytest.skip(f"no headless OpenGL context on this machine: {err}")
     yield r
     r.release()
+
+
+def assert_same_view(a, b):
+    """Frames of one view drawn at different places of a batch: llvmpipe's interpolation rounds
+    differently with the viewport's offset, so some values (0.6% on average, up to ~4% in a
+    frame with much texture) differ by one level; never more."""
+    d = np.abs(np.asarray(a, int) - b)
+    assert d.size == 0 or d.max() <= 1 and (d > 0).mean() < 0.05, (d.max(), (d > 0).mean())
 
 
 def centre(frame, rows, cols):
@@ -85,7 +93,7 @@ def test_sign_shows_its_text_in_white_and_black(renderer, sign, text):
     assert all(np.abs(o.astype(int) - frame).sum() > 0 for o in others)
 
 
-def test_rendering_is_deterministic_and_batch_equals_single(renderer):
+def test_rendering_is_deterministic_and_batch_agrees_with_single(renderer):
     rng = np.random.default_rng(5)
     m = 37
     pos = np.column_stack([rng.uniform(0.5, 9.5, m), rng.uniform(0.5, 6.0, m)])
@@ -99,7 +107,7 @@ def test_rendering_is_deterministic_and_batch_equals_single(renderer):
     np.testing.assert_array_equal(batch, again)
     for k in range(0, m, 6):
         single = renderer.render_one(*pos[k], theta[k], yaw[k], sign[k])
-        np.testing.assert_array_equal(batch[k], single)
+        assert_same_view(batch[k], single)
     np.testing.assert_array_equal(renderer.render_one(*pos[0], theta[0], yaw[0], sign[0]),
                                   renderer.render_one(*pos[0], theta[0], yaw[0], sign[0]))
 
@@ -117,7 +125,7 @@ def test_batches_larger_than_one_atlas(renderer):
         small.render(pos, theta, yaw, sign, a)
         renderer.render(pos, theta, yaw, sign, b)
         for k in range(m):
-            np.testing.assert_array_equal(a[k], b[k])
+            assert_same_view(a[k], b[k])
     finally:
         small.release()
 
@@ -138,7 +146,7 @@ def test_shader_resolve_equals_the_drivers_multisample_blit(renderer):
     # The engine resolves with glBlitFramebuffer; the renderer averages samples in a shader.
     from fastmeta.render import layers as L
     rng = np.random.default_rng(8)
-    m = 5
+    m = 20                                              # two layers of the target
     pos = np.column_stack([rng.uniform(1, 9, m), rng.uniform(1, 6, m)])
     theta, yaw, sign = rng.uniform(-3, 3, m), rng.uniform(-3, 3, (m, 6)), rng.integers(0, 3, m)
     shader = np.zeros((m, 60, 80, 3), np.uint8)
@@ -153,20 +161,23 @@ def test_shader_resolve_equals_the_drivers_multisample_blit(renderer):
         gl.glBindFramebuffer(L.GL_READ_FRAMEBUFFER, read_fbo)
         gl.glBindFramebuffer(L.GL_DRAW_FRAMEBUFFER, tgt.atlas.glo)
         for k in range(m):
+            layer, j = divmod(k, tgt.per_layer)
             gl.glFramebufferTextureLayer(L.GL_READ_FRAMEBUFFER, L.GL_COLOR_ATTACHMENT0,
-                                         tgt._tex[0], 0, k)
+                                         tgt._tex[0], 0, layer)
+            sx, sy = (j % tgt.grid) * 80, (j // tgt.grid) * 60
             x, y = (k % tgt.cols) * 80, (k // tgt.cols) * 60
-            gl.glBlitFramebuffer(0, 0, 80, 60, x, y, x + 80, y + 60, L.GL_COLOR_BUFFER_BIT,
-                                 L.GL_NEAREST)
+            gl.glBlitFramebuffer(sx, sy, sx + 80, sy + 60, x, y, x + 80, y + 60,
+                                 L.GL_COLOR_BUFFER_BIT, L.GL_NEAREST)
         gl.glBindFramebuffer(L.GL_FRAMEBUFFER, 0)
         gl.glDeleteFramebuffers(1, (ctypes.c_uint * 1)(read_fbo))
         tiles = tgt.read(m)[:, ::-1].transpose(0, 2, 1, 3, 4).reshape(-1, 60, 80, 3)[:m]
     np.testing.assert_array_equal(tiles, shader)
 
 
-def test_8bit_msaa_storage_is_within_one_level(renderer):
+def test_8bit_msaa_storage_is_within_one_level_of_the_engines_float(renderer):
     from fastmeta.render.sign_renderer import SignRenderer
-    fast = SignRenderer(msaa_storage="u8")
+    assert renderer.msaa_storage == "u8"                    # the default
+    exact = SignRenderer(msaa_storage="f32")
     try:
         rng = np.random.default_rng(3)
         m = 12
@@ -174,12 +185,12 @@ def test_8bit_msaa_storage_is_within_one_level(renderer):
         theta, yaw, sign = rng.uniform(-3, 3, m), rng.uniform(-3, 3, (m, 6)), rng.integers(0, 3, m)
         a = np.zeros((m, 60, 80, 3), np.uint8)
         b = np.zeros_like(a)
-        fast.render(pos, theta, yaw, sign, a)
-        renderer.render(pos, theta, yaw, sign, b)
+        renderer.render(pos, theta, yaw, sign, a)
+        exact.render(pos, theta, yaw, sign, b)
         d = np.abs(a.astype(int) - b)
         assert d.max() <= 1 and (d > 0).mean() < 0.03
     finally:
-        fast.release()
+        exact.release()
 
 
 def test_env_layouts_hold_the_same_frames():
@@ -213,18 +224,18 @@ def test_env_frames_follow_the_pose_and_final_obs_is_the_last_frame():
     r = env.renderer
     for i in range(2):
         lone = r.render_one(*env.pos[i], env.theta[i], env.yaw[i], env.tasks[i])
-        np.testing.assert_array_equal(env.obs[i], lone)
+        assert_same_view(env.obs[i], lone)
     before = env.obs[1].copy()
     env.step(np.array([0, 3]))
     last = r.render_one(*env.final_pos[1], env.final_theta[1], env.final_yaw[1], env.final_task[1])
-    np.testing.assert_array_equal(env.final_obs[1], last)
+    assert_same_view(env.final_obs[1], last)
     assert not np.array_equal(env.obs[1], before) or not np.array_equal(env.final_obs[1], before)
     top = env.render()
     assert top.shape == (2, 120, 160, 3) and top.dtype == np.uint8
     env.close()
 
 
-def test_a_slots_frames_do_not_depend_on_the_batch_size():
+def test_a_slots_frames_agree_across_batch_sizes():
     try:
         small = fastmeta.make("miniworld_sign", num_envs=2, seed=9)
         big = fastmeta.make("miniworld_sign", num_envs=5, seed=9)
@@ -237,9 +248,9 @@ def test_a_slots_frames_do_not_depend_on_the_batch_size():
         acts = rng.integers(0, 4, 5)
         small.step(acts[:2])
         big.step(acts)
-        np.testing.assert_array_equal(small.obs, big.obs[:2])
+        assert_same_view(small.obs, big.obs[:2])
         done = small.terminated | small.truncated
-        np.testing.assert_array_equal(small.final_obs[done], big.final_obs[:2][done])
+        assert_same_view(small.final_obs[done], big.final_obs[:2][done])
     small.close()
     big.close()
 
@@ -259,3 +270,25 @@ def test_bad_renderer_parameters(kw, err):
     from fastmeta.render.sign_renderer import SignRenderer
     with pytest.raises(err):
         SignRenderer(**kw)
+
+
+def test_culled_boxes_and_keys_could_not_have_touched_a_pixel(renderer, monkeypatch):
+    # The renderer skips the boxes and keys outside a view's frustum; drawing every one of them
+    # must give the same frames bit for bit. Poses crowd the objects, where the test is tight.
+    from fastmeta.kernels.sign_physics import OBJ_POS
+    rng = np.random.default_rng(11)
+    m = 240
+    near = OBJ_POS[rng.integers(0, 6, m)] + rng.uniform(-2.5, 2.5, (m, 2))
+    pos = np.clip(near, 0.45, [9.55, 6.05])
+    theta = rng.uniform(-math.pi, math.pi, m)
+    yaw = rng.uniform(-math.pi, math.pi, (m, 6))
+    sign = rng.integers(0, 3, m)
+    culled = np.zeros((m, 60, 80, 3), np.uint8)
+    renderer.render(pos, theta, yaw, sign, culled)
+    kept = [len(renderer._instances(mode, pos, theta)) for mode in (1, 2)]
+    assert 0 < min(kept) and max(kept) < 3 * m                # the test culls something
+    every = renderer._all_inst
+    monkeypatch.setattr(renderer, "_instances", lambda mode, p, t: every[:3 * len(t)])
+    full = np.zeros_like(culled)
+    renderer.render(pos, theta, yaw, sign, full)
+    np.testing.assert_array_equal(culled, full)

@@ -1,10 +1,10 @@
 """Batched first-person and top-down frames of the sign world on one headless GL context.
 
 All views of a batch are drawn in one pass: each draw call is instanced over the views and the
-vertex shader sends every instance to its own layer of a multisampled 80x60 array target
-(layers.py), so each frame is bit-identical to a lone render of that view. One more instanced
-draw averages each layer's samples into its tile of an 8-bit atlas (the engine's RGBA32F ->
-RGBA8 resolve), and the atlas is read back once. Lighting reproduces the engine's
+vertex shader sends every instance to its own viewport of a layered multisampled target
+(layers.py); boxes and keys are drawn only for the views whose frustum they can touch. One more
+instanced draw averages each view's samples into its tile of an 8-bit atlas (the engine's
+multisample -> RGBA8 resolve), and the atlas is read back once. Lighting reproduces the engine's
 fixed-function look (sign.md §7): a directional light along (1, 3.5, 1), per-vertex factor
 0.65 + 0.7 max(0, n.L) clamped, key normals left 1/0.3 too long, texel modulation with
 trilinear mipmaps.
@@ -30,9 +30,9 @@ FOV_Y, Z_NEAR, Z_FAR = 60.0, 0.04, 100.0
 KEY_HEIGHT = 0.6
 # The engine hands GL (1, 3.5, 1, 0): light_pos + [1] broadcasts, so the light is directional.
 LIGHT_DIR = np.array([1.0, 3.5, 1.0]) / math.sqrt(1 + 3.5 ** 2 + 1)
-# Views per pass: enough to amortise the per-pass work, few enough that a multisampled pass's
-# layers stay in cache (32 float 4x layers are 12 MB; more is slower on llvmpipe).
-VIEWS_PER_PASS = {"msaa": 32, "single": 64, "top-msaa": 8, "top": 16}
+# Views per pass: larger passes amortise the per-pass work (measured best at 128 on llvmpipe
+# with 2 threads, once views share layers; see layers.py).
+VIEWS_PER_PASS = {"msaa": 128, "single": 128, "top-msaa": 32, "top": 32}
 MSAA_STORAGE = ("f32", "u8")
 RESOLVE_UNIT = 5
 
@@ -47,12 +47,14 @@ uniform mat4 top_proj;
 uniform vec2 obj_pos[6];
 uniform float key_scale;
 uniform vec3 light_dir;
+uniform int per_layer;        // views per layer of the target: one viewport each
 in vec3 in_pos;
 in vec3 in_normal;
 in vec2 in_uv;
 in vec3 in_color;
 in float in_tex;
 in float in_sign;
+in vec2 in_inst;              // boxes and keys: (view, object) of this instance
 out vec3 v_color;
 out vec2 v_uv;
 flat out float v_layer;
@@ -64,14 +66,14 @@ vec3 yawed(vec3 p, float phi) {
 }
 
 void main() {
-    int per = (mode == 1 || mode == 2) ? 3 : 1;
-    int view = gl_InstanceID / per;
-    int obj = gl_InstanceID - view * per;
+    bool thing = mode == 1 || mode == 2;
+    int view = thing ? int(in_inst.x) : gl_InstanceID;
+    int obj = int(in_inst.y);
     vec4 cam = texelFetch(views, ivec2(0, view), 0);
     vec3 p = in_pos;
     vec3 n = in_normal;
     vec3 col = in_color;
-    if (mode == 1 || mode == 2) {
+    if (thing) {
         float phi = texelFetch(views, ivec2(mode, view), 0)[obj];
         vec2 at = obj_pos[obj + 3 * (mode - 1)];
         p = yawed(mode == 2 ? p * key_scale : p, phi) + vec3(at.x, 0.0, at.y);
@@ -100,7 +102,8 @@ void main() {
     // Only the sign whose text this view shows is kept: the other two are clipped away.
     bool hidden = in_sign > -0.5 && abs(in_sign - cam.w) > 0.5;
     gl_ClipDistance[0] = hidden ? -1.0 : 1.0;
-    gl_Layer = view;
+    gl_Layer = view / per_layer;
+    gl_ViewportIndex = view - gl_Layer * per_layer;
     gl_Position = clip;
 }
 """
@@ -130,13 +133,18 @@ _RESOLVE_VERTEX = """
 uniform ivec2 tile;
 uniform ivec2 atlas;
 uniform int cols;
-flat out ivec3 v_origin;
+uniform int grid;             // the target's layers hold grid x grid views
+flat out ivec3 v_origin;      // atlas origin of the tile minus the view's origin in its layer
+flat out int v_layer;
 void main() {
     int k = gl_InstanceID;
     ivec2 o = ivec2(k % cols, k / cols) * tile;
+    int j = k % (grid * grid);
+    ivec2 src = ivec2(j % grid, j / grid) * tile;
     vec2 corner = vec2(gl_VertexID & 1, gl_VertexID >> 1);
     vec2 px = vec2(o) + corner * vec2(tile);
-    v_origin = ivec3(o, k);
+    v_origin = ivec3(o - src, 0);
+    v_layer = k / (grid * grid);
     gl_Position = vec4(px / vec2(atlas) * 2.0 - 1.0, 0.0, 1.0);
 }
 """
@@ -144,9 +152,10 @@ _RESOLVE_FRAGMENT = """
 #version 330
 uniform %s layers;
 flat in ivec3 v_origin;
+flat in int v_layer;
 out vec4 f_color;
 void main() {
-    ivec3 p = ivec3(ivec2(gl_FragCoord.xy) - v_origin.xy, v_origin.z);
+    ivec3 p = ivec3(ivec2(gl_FragCoord.xy) - v_origin.xy, v_layer);
     %s
 }
 """
@@ -158,6 +167,9 @@ _RESOLVE_SINGLE = "f_color = texelFetch(layers, p, 0);"
 
 _ATTRS = (("in_pos", 3), ("in_normal", 3), ("in_uv", 2), ("in_color", 3), ("in_tex", 1),
           ("in_sign", 1))
+# Slack (metres) on the bounding spheres of the first-person culling test, so float rounding
+# can never cull an object that would have touched a pixel.
+CULL_MARGIN = 0.05
 # Static geometry is drawn per material, in this order: (name, program, texture unit).
 _MATERIALS = (("wall", "tex", 1), ("floor", "tex", 2), ("ceil", "tex", 3), ("glyph", "glyph", 4),
               ("flat", "flat", None))
@@ -192,6 +204,23 @@ def top_matrix(width: int, height: int) -> np.ndarray:
     return ortho @ look
 
 
+def _half_fov():
+    """(cos, sin) of the horizontal and vertical half angles of the first-person frustum."""
+    hy = math.radians(FOV_Y) / 2
+    hx = math.atan(math.tan(hy) * WIDTH / HEIGHT)
+    return (math.cos(hx), math.sin(hx)), (math.cos(hy), math.sin(hy))
+
+
+_HALF_FOV = _half_fov()
+
+
+def _axis_sphere(points: np.ndarray) -> tuple[float, float]:
+    """A sphere centred on the y axis holding `points` (N, 3) under any yaw: (centre y, r)."""
+    cy = float(points[:, 1].min() + points[:, 1].max()) / 2
+    r = float(np.sqrt(points[:, 0] ** 2 + (points[:, 1] - cy) ** 2 + points[:, 2] ** 2).max())
+    return cy, r
+
+
 def _check_samples(samples) -> int:
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)):
         raise TypeError(f"samples must be an int, got {type(samples).__name__}")
@@ -205,11 +234,11 @@ class SignRenderer:
 
     `samples` is the requested MSAA sample count (the engine asks for 8); it is capped by the
     driver's maximum, as the engine does, and `self.samples` says what is used. `msaa_storage`
-    "f32" keeps the engine's float samples; "u8" is about twice as fast on llvmpipe and
+    "f32" keeps the engine's float samples; "u8" (the default) is 1.6x faster on llvmpipe and
     differs by 1 (of 255) in about 1% of values. `max_views` caps the views drawn per pass.
     """
 
-    def __init__(self, samples: int = 8, backend: str = "egl", msaa_storage: str = "f32",
+    def __init__(self, samples: int = 8, backend: str = "egl", msaa_storage: str = "u8",
                  max_views: int | None = None):
         samples = _check_samples(samples)
         if msaa_storage not in MSAA_STORAGE:
@@ -285,10 +314,19 @@ class SignRenderer:
         self._world = []
         for (name, prog, unit), g in zip(_MATERIALS, groups):
             self._world.append((self._vao(prog, g), unit))
-        self._boxes = self._vao("flat", box_vertices())
+        # Boxes and keys are drawn once per visible (view, object) instance, listed in a small
+        # per-instance buffer each pass (see _instances).
+        self._inst = {mode: ctx.buffer(reserve=self.max_views * 3 * 8) for mode in (1, 2)}
+        self._buffers += list(self._inst.values())
+        boxes = box_vertices()
+        self._boxes = self._vao("flat", boxes, instances=self._inst[1])
         # Keys: 208 triangles over few distinct (position, normal) pairs: draw them indexed.
         kv, index = np.unique(key_vertices(key_pos, key_nrm), axis=0, return_inverse=True)
-        self._keys = self._vao("flat", kv, index.astype("i4").ravel())
+        self._keys = self._vao("flat", kv, index.astype("i4").ravel(), instances=self._inst[2])
+        # Bounding spheres on the object's vertical axis (yaw-invariant): (centre y, radius).
+        self._spheres = {1: _axis_sphere(boxes[:, 0:3]),
+                         2: _axis_sphere(kv[:, 0:3] * self.key_scale)}
+        self._all_inst = np.stack(np.divmod(np.arange(self.max_views * 3), 3), 1).astype("f4")
         marker = np.zeros((3, FLOATS_PER_VERTEX), dtype="f4")
         marker[:, 0:2] = [(1.0, 0.0), (-0.75, -0.75), (-0.75, 0.75)]
         marker[:, 4] = 1.0          # normal +y: fully lit
@@ -317,7 +355,7 @@ class SignRenderer:
             if prog.get(name, None) is not None:
                 prog[name].value = value
 
-    def _vao(self, prog_name, vertices, index=None):
+    def _vao(self, prog_name, vertices, index=None, instances=None):
         prog = self._progs[prog_name]
         buf = self.ctx.buffer(np.ascontiguousarray(vertices, dtype="f4").tobytes())
         fmt, names = [], []
@@ -329,8 +367,10 @@ class SignRenderer:
                 fmt.append(f"{4 * size}x")
         ibo = None if index is None else self.ctx.buffer(index.tobytes())
         self._buffers += [b for b in (buf, ibo) if b is not None]
-        vao = self.ctx.vertex_array(prog, [(buf, " ".join(fmt), *names)], index_buffer=ibo,
-                                    index_element_size=4)
+        content = [(buf, " ".join(fmt), *names)]
+        if instances is not None:
+            content.append((instances, "2f/i", "in_inst"))
+        vao = self.ctx.vertex_array(prog, content, index_buffer=ibo, index_element_size=4)
         return prog, vao
 
     def _target(self, top: bool, count: int) -> LayeredTarget:
@@ -338,11 +378,12 @@ class SignRenderer:
         # allocates once.
         need = min(self._per_pass[top], max(1, count))
         tgt = self._targets.get(top)
-        if tgt is None or tgt.layers < need:
+        if tgt is None or tgt.views < need:
             if tgt is not None:
                 tgt.release()
             tile = (TOP_WIDTH, TOP_HEIGHT) if top else (WIDTH, HEIGHT)
-            tgt = LayeredTarget(self.ctx, *tile, need, self.samples, self.msaa_storage)
+            tgt = LayeredTarget(self.ctx, *tile, need, self.samples, self.msaa_storage,
+                                max_viewports=int(self.ctx.info.get("GL_MAX_VIEWPORTS", 1)))
             self._targets[top] = tgt
         return tgt
 
@@ -360,8 +401,8 @@ class SignRenderer:
             self.ctx.enable_only(self.ctx.DEPTH_TEST | self.ctx.CULL_FACE)
             self.ctx.enable_direct(0x3000)  # GL_CLIP_DISTANCE0
             tgt = self._target(top, m_total)
-            for start in range(0, m_total, tgt.layers):
-                m = min(tgt.layers, m_total - start)
+            for start in range(0, m_total, tgt.views):
+                m = min(tgt.views, m_total - start)
                 sl = slice(start, start + m)
                 self._draw(tgt, pos[sl], theta[sl], yaw[sl], sign[sl], m, top)
                 self._read(tgt, m, out[sl])
@@ -378,23 +419,47 @@ class SignRenderer:
         self._view_tex.write(v.tobytes(), viewport=(0, 0, 3, m))
         for prog in self._progs.values():
             prog["top"].value = int(top)
+            prog["per_layer"].value = tgt.per_layer
         tgt.begin(SKY)
         for (prog, vao), unit in self._world:
             self._set(prog, mode=0, tex=unit)
             vao.render(instances=m)
         for mode, (prog, vao) in ((1, self._boxes), (2, self._keys)):
-            prog["mode"].value = mode
-            vao.render(instances=3 * m)
+            inst = self._all_inst[:3 * m] if top else self._instances(mode, pos, theta)
+            if len(inst):
+                self._inst[mode].write(inst.tobytes())
+                prog["mode"].value = mode
+                vao.render(instances=len(inst))
         if top:
             prog, vao = self._marker
             prog["mode"].value = 3
             vao.render(instances=m)
 
+    def _instances(self, mode, pos, theta) -> np.ndarray:
+        """(view, object) pairs, as float32 (K, 2), of the boxes (mode 1) or keys (mode 2)
+        whose bounding sphere meets a view's frustum. The rest could not touch a pixel, and on
+        llvmpipe their triangles would still cost vertex and set-up work on the main thread."""
+        cy, radius = self._spheres[mode]
+        r = radius + CULL_MARGIN
+        obj = OBJ_POS[3 * (mode - 1):3 * mode]
+        dx = obj[None, :, 0] - pos[:, 0, None]
+        dz = obj[None, :, 1] - pos[:, 1, None]
+        c, s = np.cos(theta)[:, None], np.sin(theta)[:, None]
+        xv = s * dx + c * dz          # eye space, as the vertex shader computes it
+        zv = -(c * dx - s * dz)
+        yv = cy - CAM_HEIGHT
+        (cx, sx), (cyv, syv) = _HALF_FOV
+        seen = ((np.abs(xv) * cx + zv * sx <= r) & (abs(yv) * cyv + zv * syv <= r)
+                & (zv + Z_NEAR <= r))
+        views, objs = np.nonzero(seen)
+        return np.stack([views, objs], 1).astype("f4")
+
     def _read(self, tgt, m, out):
         ms = tgt.samples > 1
         prog, vao = self._resolve[ms]
+        tgt.end()
         self._set(prog, tile=(tgt.width, tgt.height), atlas=tgt.atlas.size,
-                  cols=tgt.cols)
+                  cols=tgt.cols, grid=tgt.grid)
         tgt.bind_layers(RESOLVE_UNIT)
         self.ctx.disable(self.ctx.DEPTH_TEST | self.ctx.CULL_FACE)
         tgt.atlas.use()
