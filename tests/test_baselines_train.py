@@ -122,3 +122,7 @@ def test_comparison_writes_plot_table_and_commands(tmp_path):
     # --no-train reports runs as far as they got, whatever the budget
     assert compare.main([a if a != "300" else "900" for a in longer] + ["--no-train"]) == 0
     assert "| 300 |" in (tmp_path / "res" / "map" / "comparison.md").read_text()
+    # a run that went past the budget is compared at the budget
+    assert compare.main(args + ["--no-train"]) == 0
+    table = (tmp_path / "res" / "map" / "comparison.md").read_text()
+    assert "| 200 |" in table and "| 300 |" not in table

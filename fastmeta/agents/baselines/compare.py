@@ -30,9 +30,13 @@ OPTIMAL = {"vanilla": 0.8, "distraction": 0.8, "map": 0.8}
 WALKING = {"vanilla": 0.3, "distraction": 0.3, "map": 0.3}
 
 
-def read_evaluations(run_dir: Path) -> dict:
+def read_evaluations(run_dir: Path, budget: int | None = None) -> dict:
+    """A run's evaluation curve; with `budget`, only the evaluations made within it (a run that
+    went further, e.g. one trained on its own before, is compared at equal env steps)."""
     with open(run_dir / "evaluations.csv") as f:
         rows = list(csv.DictReader(f))
+    if budget is not None:
+        rows = [r for r in rows if float(r["env_steps"]) <= budget]
     return {k: np.array([float(r[k]) for r in rows]) for k in ("env_steps", "elapsed_s", "test_return")}
 
 
@@ -155,7 +159,7 @@ def main(argv=None) -> int:
                 except (dream_cfg.ConfigError, baseline_cfg.ConfigError) as e:
                     print(f"error: {method}: {e}", file=sys.stderr)
                     return 2
-            curve = read_evaluations(run_dir)
+            curve = read_evaluations(run_dir, args.budget)
             if len(curve["env_steps"]) < 2:
                 continue
             curve["seed"] = seed
