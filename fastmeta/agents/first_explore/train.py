@@ -99,9 +99,11 @@ PRESETS: dict[str, dict[str, dict]] = {
         # original's and learns faster per minute; the schedule spans about an hour on one core
         "bandit": dict(batch_size=64, n_layer=2, d_model=64, d_mlp=256, lr=3e-3,
                        total_updates=14_000, time_limit_min=60.0, eval_every=500, log_every=100),
-        "treasure": dict(total_updates=3000, lr=1e-3, minval=-4.0, num_eps=9, ep_len=9,
-                         batch_size=64, roll_refresh=300, eval_k=2, eval_lifetime=10,
-                         eval_every=250),
+        # the bandit's small trunk and peak LR; the schedule spans about 45 minutes with three
+        # other training processes on the two cores
+        "treasure": dict(total_updates=2500, lr=3e-3, minval=-4.0, num_eps=9, ep_len=9,
+                         batch_size=64, n_layer=2, d_model=64, d_mlp=256, roll_refresh=300,
+                         eval_k=2, eval_lifetime=10, eval_every=250, time_limit_min=45.0),
         # the bandit's small trunk and peak LR, not tuned separately; an hour on one core
         "maze": dict(total_updates=10_000, lr=3e-3, minval=0.0, num_eps=3, ep_len=20,
                      batch_size=64, n_layer=2, d_model=64, d_mlp=256, roll_refresh=500,
