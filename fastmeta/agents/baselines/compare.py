@@ -84,7 +84,8 @@ def plot(curves: dict, env: str, path: Path) -> None:
             hi = min(r[xkey][-1] for r in runs)
             grid = np.linspace(0, hi, 100)
             ys = np.stack([np.interp(grid, r[xkey], r["test_return"]) for r in runs])
-            line, = ax.plot(grid * scale, ys.mean(0), label=f"{LABELS[method]} ({len(runs)} seeds)")
+            seeds = f"{len(runs)} seed" + ("s" if len(runs) > 1 else "")
+            line, = ax.plot(grid * scale, ys.mean(0), label=f"{LABELS[method]} ({seeds})")
             ax.fill_between(grid * scale, ys.min(0), ys.max(0), color=line.get_color(), alpha=0.2)
         if env in OPTIMAL:
             ax.axhline(OPTIMAL[env], color="k", ls="--", lw=1, label="optimal (0.8)")
