@@ -282,6 +282,37 @@ def test_instructions_can_be_fixed_per_episode_of_a_trial():
         env.reset(instructions=np.zeros((3, 3), np.int64))
 
 
+def test_restart_episode_keeps_task_and_episode_with_a_fresh_spawn():
+    env = pose_env(4, episodes_per_trial=2)
+    env.reset(seed=9, instructions=np.array([[1, 0], [0, 1], [1, 1], [0, 0]]))
+    env.step(np.full(4, 3))                                    # into episode 1 of the trial
+    env.step(np.zeros(4, np.int64))                            # one turn in: mid-episode
+    tasks, pos = env.tasks, env.pos.copy()
+    env.restart_episode()
+    assert (env.tasks == tasks).all() and (env.episode == 1).all() and (env.steps == 0).all()
+    np.testing.assert_array_equal(env.instruction, [0, 1, 1, 0])  # the plan's episode-1 entries
+    assert not np.array_equal(env.pos, pos) and not env.trial_done.any()
+    np.testing.assert_array_equal(env.obs[:, :2], env.pos)
+    for t in range(1, 21):                                     # a whole episode's steps again
+        env.step(np.full(4, t % 2))
+    assert env.truncated.all() and env.trial_done.all()
+
+
+def test_single_view_reset_mid_episode_restarts_it():
+    import gymnasium
+    single = gymnasium.make("fastmeta/Sign-v0", obs_mode="pose").unwrapped
+    single.reset(seed=0)
+    single.step(0)
+    single.step(0)
+    obs, info = single.reset()                                 # mid-episode: start it again
+    assert info["episode"] == 0 and single.env.steps[0] == 0
+    np.testing.assert_array_equal(obs[:2], single.env.pos[0])
+    for t in range(1, 21):
+        *_, term, trunc, info = single.step(t % 2)
+        assert trunc == (t == 20) and not term
+    assert info["episode"] == 1
+
+
 def test_seeding_is_reproducible_and_independent_of_batch_size():
     a, b = pose_env(3), pose_env(7)
     a.reset(seed=11)

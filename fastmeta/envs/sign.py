@@ -227,6 +227,21 @@ class Sign(BatchedEnv):
         self._write_obs(None)
         return self.obs, self.info
 
+    def restart_episode(self):
+        """Abandon the current episode in every slot and start it again: same task and episode
+        index, a fresh spawn and instruction (a fixed plan keeps its instruction). The original
+        respawns on every reset, so a restarted episode starts where a new one would."""
+        if self._needs_reset:
+            raise RuntimeError("call reset() before restart_episode()")
+        K.restart_sign(self._all_slots, self.pos, self.theta, self.yaw, self.steps,
+                       self.instruction, self.episode, self.rng_states, self._planned, self._plan)
+        self.rew[:] = 0.0
+        self.terminated[:] = False
+        self.truncated[:] = False
+        self.trial_done[:] = False
+        self._write_obs(None)
+        return self.obs, self.info
+
     def step(self, actions):
         if self._needs_reset:
             raise RuntimeError("call reset() before step()")

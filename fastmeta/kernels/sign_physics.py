@@ -186,3 +186,14 @@ def reset_sign(slots, pos, theta, yaw, steps, task, instr, episode, pinned, pinn
         task[i] = pinned_task[i] if pinned[i] else randint(rng, i, NUM_TASKS)
         episode[i] = 0
         new_episode(rng, i, pos, theta, yaw, steps, instr)
+
+
+@njit(cache=True)
+def restart_sign(slots, pos, theta, yaw, steps, instr, episode, rng, planned, plan):
+    """Abandon the current episode of the given slots and start it again: same task and episode
+    index, a fresh spawn and instruction (the plan's, if the slot has one) from the slot's stream."""
+    for j in range(slots.shape[0]):
+        i = slots[j]
+        new_episode(rng, i, pos, theta, yaw, steps, instr)
+        if planned[i]:
+            instr[i] = plan[i, episode[i]]

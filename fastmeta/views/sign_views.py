@@ -14,8 +14,11 @@ class SignVectorEnv(NativeVectorEnv):
 
 
 class SignEnv(NativeEnv):
-    """One sign world as a Gymnasium Env; `reset()` continues the trial, a seed or
-    `options={"new_task": True}` (or `{"task": t}`) starts a new one."""
+    """One sign world as a Gymnasium Env; `reset()` continues the trial (restarting an unfinished
+    episode with a fresh spawn), a seed or `options={"new_task": True}` (or `{"task": t}`)
+    starts a new one."""
+
+    restarts_mid_episode = True
 
     def _tasks(self, task):
         return [task]
