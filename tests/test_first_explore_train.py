@@ -162,3 +162,20 @@ def test_evaluate_command_sweeps_k_and_plots(tmp_path):
     assert summary[0]["best_return"] == max(summary[0]["mean_return"])
     assert len(summary[0]["best_curve"]) == 12
     assert (tmp_path / "out" / "eval_fe.png").exists() and (tmp_path / "out" / "training_fe.png").exists()
+
+
+def test_holdout_scores_the_chosen_k_on_fresh_paired_tasks(tmp_path, capsys):
+    from fastmeta.agents.first_explore import evaluate as E
+    T.train(tiny_args("bandit", n=2), tmp_path / "fe", progress=False)
+    # the run against itself at k = 0: paired tasks and rollouts give a difference of exactly zero
+    assert E.main([str(tmp_path / "fe"), "--control", str(tmp_path / "fe"), "--k", "0",
+                   "--lifetimes", "4", "--holdout", "6", "--out", str(tmp_path / "out")]) == 0
+    summary = json.loads((tmp_path / "out" / "eval_fe.json").read_text())
+    h = summary[0]["holdout"]
+    assert h["lifetimes"] == 6 and h["seed"] == 54321 and h["k"] == summary[0]["best_k"]
+    fresh = E.holdout(tmp_path / "fe", 0, 6, 54321)
+    assert h["control_mean_return"] == pytest.approx(fresh.mean())
+    assert h["paired_difference"] == 0.0 and h["paired_stderr"] == 0.0
+    assert "held-out (6 tasks, seed 54321)" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # held-out tasks drawn from the sweep's seed are not fresh
+        E.main([str(tmp_path / "fe"), "--lifetimes", "4", "--holdout", "6", "--holdout-seed", "12345"])

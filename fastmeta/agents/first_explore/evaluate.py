@@ -9,6 +9,10 @@ sweeps k (one batched rollout for all k: every k gets the same fixed evaluation 
 the best, and plots cumulative reward per pull/episode against the oracle (bandit), uniform-random
 play and the control run. Writes <out>/eval_<name>.json, <out>/eval_<name>.png and
 <out>/training_<name>.png (periodic evaluations during training against wall-clock).
+
+With --holdout N the k chosen on the sweep's tasks is scored again on N fresh tasks (drawn from
+--holdout-seed), so the reported return carries no selection bias; the control is scored on the
+same fresh tasks and the per-task difference gives a paired standard error.
 """
 from __future__ import annotations
 
@@ -134,6 +138,24 @@ def sweep(run_dir, k_values=None, num: int = 1000, seed: int = 12345) -> dict:
             "references": res["references"]}
 
 
+def holdout(run_dir, k: int, num: int, seed: int) -> np.ndarray:
+    """Lifetime returns (num,) of one k on `num` tasks drawn from `seed`; runs scored with the
+    same (num, seed) see the same tasks in the same order, so their returns pair up."""
+    model, args = load_run(run_dir)
+    return evaluate(model, args, [k], num, seed)["returns"][0]
+
+
+def paired_summary(fe: np.ndarray, ctl: np.ndarray | None, k: int, seed: int) -> dict:
+    def mean_se(x):
+        return float(x.mean()), float(x.std(ddof=1) / np.sqrt(len(x)))
+    out = {"seed": seed, "lifetimes": len(fe), "k": k}
+    out["mean_return"], out["stderr"] = mean_se(fe)
+    if ctl is not None:
+        out["control_mean_return"], out["control_stderr"] = mean_se(ctl)
+        out["paired_difference"], out["paired_stderr"] = mean_se(fe - ctl)
+    return out
+
+
 def plot(summaries: list[dict], path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
@@ -187,14 +209,24 @@ def main(argv=None) -> int:
     p.add_argument("--k", default=None, help="comma-separated k values (default: a sweep)")
     p.add_argument("--lifetimes", type=int, default=1000)
     p.add_argument("--seed", type=int, default=12345)
+    p.add_argument("--holdout", type=int, default=0,
+                   help="score the chosen k (and the control) again on this many fresh tasks")
+    p.add_argument("--holdout-seed", type=int, default=54321)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default=None, help="output directory (default: the run directory)")
     a = p.parse_args(argv)
+    if a.holdout and a.holdout_seed == a.seed:
+        p.error("--holdout-seed must differ from --seed: the held-out tasks must be fresh")
     torch.set_num_threads(a.threads)
     ks = [int(x) for x in a.k.split(",")] if a.k else None
     summaries = [sweep(a.run, ks, a.lifetimes, a.seed)]
     if a.control:
         summaries.append(sweep(a.control, None, a.lifetimes, a.seed))
+    if a.holdout:
+        k = summaries[0]["best_k"]
+        fe = holdout(a.run, k, a.holdout, a.holdout_seed)
+        ctl = holdout(a.control, 0, a.holdout, a.holdout_seed) if a.control else None
+        summaries[0]["holdout"] = paired_summary(fe, ctl, k, a.holdout_seed)
     out = Path(a.out or a.run)
     out.mkdir(parents=True, exist_ok=True)
     name = Path(a.run).name
@@ -204,6 +236,14 @@ def main(argv=None) -> int:
     for s in summaries:
         print(f"{s['run']}: best k={s['best_k']} return={s['best_return']:.2f} "
               f"(refs {', '.join(f'{k} {v:.1f}' for k, v in s['references'].items())})")
+    if "holdout" in summaries[0]:
+        h = summaries[0]["holdout"]
+        line = (f"held-out ({h['lifetimes']} tasks, seed {h['seed']}): k={h['k']} "
+                f"return={h['mean_return']:.2f} ± {h['stderr']:.2f}")
+        if "paired_difference" in h:
+            line += (f"; control {h['control_mean_return']:.2f} ± {h['control_stderr']:.2f}; "
+                     f"difference {h['paired_difference']:.2f} ± {h['paired_stderr']:.2f} (paired)")
+        print(line)
     return 0
 
 
