@@ -173,8 +173,9 @@ def test_holdout_scores_the_chosen_k_on_fresh_paired_tasks(tmp_path, capsys):
     summary = json.loads((tmp_path / "out" / "eval_fe.json").read_text())
     h = summary[0]["holdout"]
     assert h["lifetimes"] == 6 and h["seed"] == 54321 and h["k"] == summary[0]["best_k"]
-    fresh = E.holdout(tmp_path / "fe", 0, 6, 54321)
-    assert h["control_mean_return"] == pytest.approx(fresh.mean())
+    fresh, refs = E.holdout(tmp_path / "fe", 0, 6, 54321)
+    assert h["control_mean_return"] == pytest.approx(fresh.mean()) and h["references"] == refs
+    assert refs["always_arm_0"] == pytest.approx(0.5 * 12)
     assert h["paired_difference"] == 0.0 and h["paired_stderr"] == 0.0
     assert "held-out (6 tasks, seed 54321)" in capsys.readouterr().out
     with pytest.raises(SystemExit):  # held-out tasks drawn from the sweep's seed are not fresh

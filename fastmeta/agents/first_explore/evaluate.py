@@ -138,17 +138,19 @@ def sweep(run_dir, k_values=None, num: int = 1000, seed: int = 12345) -> dict:
             "references": res["references"]}
 
 
-def holdout(run_dir, k: int, num: int, seed: int) -> np.ndarray:
-    """Lifetime returns (num,) of one k on `num` tasks drawn from `seed`; runs scored with the
-    same (num, seed) see the same tasks in the same order, so their returns pair up."""
+def holdout(run_dir, k: int, num: int, seed: int) -> tuple[np.ndarray, dict]:
+    """Lifetime returns (num,) of one k on `num` tasks drawn from `seed`, and the references on
+    those tasks; runs scored with the same (num, seed) see the same tasks in the same order, so
+    their returns pair up."""
     model, args = load_run(run_dir)
-    return evaluate(model, args, [k], num, seed)["returns"][0]
+    res = evaluate(model, args, [k], num, seed)
+    return res["returns"][0], res["references"]
 
 
-def paired_summary(fe: np.ndarray, ctl: np.ndarray | None, k: int, seed: int) -> dict:
+def paired_summary(fe: np.ndarray, ctl: np.ndarray | None, k: int, seed: int, refs: dict) -> dict:
     def mean_se(x):
         return float(x.mean()), float(x.std(ddof=1) / np.sqrt(len(x)))
-    out = {"seed": seed, "lifetimes": len(fe), "k": k}
+    out = {"seed": seed, "lifetimes": len(fe), "k": k, "references": refs}
     out["mean_return"], out["stderr"] = mean_se(fe)
     if ctl is not None:
         out["control_mean_return"], out["control_stderr"] = mean_se(ctl)
@@ -224,9 +226,9 @@ def main(argv=None) -> int:
         summaries.append(sweep(a.control, None, a.lifetimes, a.seed))
     if a.holdout:
         k = summaries[0]["best_k"]
-        fe = holdout(a.run, k, a.holdout, a.holdout_seed)
-        ctl = holdout(a.control, 0, a.holdout, a.holdout_seed) if a.control else None
-        summaries[0]["holdout"] = paired_summary(fe, ctl, k, a.holdout_seed)
+        fe, refs = holdout(a.run, k, a.holdout, a.holdout_seed)
+        ctl = holdout(a.control, 0, a.holdout, a.holdout_seed)[0] if a.control else None
+        summaries[0]["holdout"] = paired_summary(fe, ctl, k, a.holdout_seed, refs)
     out = Path(a.out or a.run)
     out.mkdir(parents=True, exist_ok=True)
     name = Path(a.run).name
@@ -243,6 +245,7 @@ def main(argv=None) -> int:
         if "paired_difference" in h:
             line += (f"; control {h['control_mean_return']:.2f} ± {h['control_stderr']:.2f}; "
                      f"difference {h['paired_difference']:.2f} ± {h['paired_stderr']:.2f} (paired)")
+        line += f"; refs {', '.join(f'{k} {v:.1f}' for k, v in h['references'].items())}"
         print(line)
     return 0
 
