@@ -24,6 +24,19 @@ def test_miniworld_overrides_apply_for_sign():
     assert cfg["exploration_agent"]["buffer"]["max_buffer_size"] == 10000
 
 
+def test_fast_sign_keeps_the_miniworld_definition_with_buffers_that_fit_in_memory():
+    cfg = C.resolve("fast", environment="miniworld_sign")
+    ia, ea = cfg["instruction_agent"], cfg["exploration_agent"]
+    assert ia["policy"]["embedder"]["obs_embedder"]["embed_dim"] == 128
+    assert ia["policy"]["embedder"]["trajectory_embedder"]["penalty"] == 0
+    assert ea["policy"]["embedder"]["experience_embedder"]["state_embed_dim"] == 128
+    assert ia["learning_rate"] == C.resolve("fast", environment="map")["instruction_agent"]["learning_rate"]
+    # uint8 frames: an exploitation entry holds its own and its exploration episode's 21 frames
+    frame = 3 * 80 * 60
+    replay_bytes = (ia["buffer"]["max_buffer_size"] * 42 + ea["buffer"]["max_buffer_size"] * 21) * frame
+    assert replay_bytes < 8 * 2 ** 30
+
+
 def test_deep_merge_keeps_siblings():
     a = {"x": {"y": 1, "z": {"w": 2}}, "k": 1}
     out = C.deep_merge(a, {"x": {"z": {"w": 3}}})

@@ -163,7 +163,9 @@ def resolve(preset: str = "default", files=(), bindings=(), environment: str | N
     presets = [] if preset == "default" else [load_preset(preset)]
 
     def base(env):
-        if env == "miniworld_sign" and preset in ("default", "paper"):
+        # The original's miniworld.json (wider embedders, no exploration penalty) is part of the
+        # sign benchmark's definition, so every preset builds on it.
+        if env == "miniworld_sign":
             return deep_merge(default, load_preset("miniworld"))
         return default
 
