@@ -219,13 +219,8 @@ class Sign(BatchedEnv):
         if instructions is not None:
             self._plan[:] = instructions
             self.instruction[:] = self._plan[:, 0]
-        self.rew[:] = 0.0
-        self.terminated[:] = False
-        self.truncated[:] = False
-        self.trial_done[:] = False
         self._needs_reset = False
-        self._write_obs(None)
-        return self.obs, self.info
+        return self._episode_started()
 
     def restart_episode(self):
         """Abandon the current episode in every slot and start it again: same task and episode
@@ -235,6 +230,10 @@ class Sign(BatchedEnv):
             raise RuntimeError("call reset() before restart_episode()")
         K.restart_sign(self._all_slots, self.pos, self.theta, self.yaw, self.steps,
                        self.instruction, self.episode, self.rng_states, self._planned, self._plan)
+        return self._episode_started()
+
+    def _episode_started(self):
+        """Clear the last step's outputs and show the new episode's first frame."""
         self.rew[:] = 0.0
         self.terminated[:] = False
         self.truncated[:] = False
