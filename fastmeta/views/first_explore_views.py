@@ -18,8 +18,6 @@ class FirstExploreVectorEnv(NativeVectorEnv):
 class FirstExploreEnv(NativeEnv):
     """One slot of a native First-Explore env as a Gymnasium Env (episodes within a lifetime)."""
 
-    restarts_mid_episode = True
-
     def reset_task(self, task=None):
         """Draw a new task (or install `task`) and start its first episode."""
         return self.reset(options={"new_task": True, "task": task})

@@ -58,11 +58,9 @@ class NativeVectorEnv(VectorEnv):
 
 class NativeEnv(gymnasium.Env):
     """One slot of a native env (built with num_envs=1) as a Gymnasium Env. `reset()` continues
-    the current task; a seed, `options={"new_task": True}` or `options={"task": t}` starts a new
-    one. Subclasses say how a task is passed to the native reset and whether a reset in the
-    middle of an episode restarts it."""
-
-    restarts_mid_episode = False
+    the current task, restarting an unfinished episode through the native `restart_episode()`;
+    a seed, `options={"new_task": True}` or `options={"task": t}` starts a new task. Subclasses
+    say how a task is passed to the native reset."""
 
     def __init__(self, env, render_mode: str | None = None):
         if env.num_envs != 1:
@@ -89,7 +87,7 @@ class NativeEnv(gymnasium.Env):
         if not self._started or seed is not None or task is not None or options.get("new_task"):
             self.env.reset(seed=seed, tasks=None if task is None else self._tasks(task))
             self._started = True
-        elif self._mid_episode and self.restarts_mid_episode:
+        elif self._mid_episode:
             self.env.restart_episode()
         # else the native env has already begun the next episode (same-step autoreset)
         self._mid_episode = False
