@@ -281,47 +281,49 @@ cdef Layout make_layout(int kind, int w, int h, int sx, int sy,
 
 
 cdef class BatchKernel:
-    """Pointers into one GridEnv's buffers, taken once so a step call costs no buffer lookups."""
+    """Pointers into one grid env's buffers, given explicitly and taken once, so a step call
+    costs no buffer lookups. Every array is C-contiguous and outlives the kernel (kept here)."""
     cdef Batch B
     cdef object _keep
 
-    def __init__(self, object env):
-        self._keep = (env.obs, env.final_obs, env.instructions, env._plan, env._state, env.rew,
-                      env.terminated, env.truncated, env._trial_done, env._episode, env._tasks,
-                      env.rng_states, env._split, env._cell_kind, env._cell_arg)
-        cdef int64_t[:, ::1] obs = env.obs
-        cdef int64_t[:, ::1] final_obs = env.final_obs
-        cdef int64_t[:, ::1] instr = env.instructions
-        cdef int32_t[:, :, ::1] plan = env._plan
-        cdef state_t[:, ::1] state = env._state
-        cdef double[::1] rew = env.rew
-        cdef uint8_t[::1] term = env.terminated.view(np.uint8)
-        cdef uint8_t[::1] trunc = env.truncated.view(np.uint8)
-        cdef uint8_t[::1] trial_done = env._trial_done.view(np.uint8)
-        cdef int64_t[::1] episode = env._episode
-        cdef int64_t[::1] tasks = env._tasks
-        cdef uint64_t[::1] rng = env.rng_states
-        cdef const int64_t[::1] split = env._split
-        self.B.L = make_layout(env._kind, env.width, env.height, env.start[0], env.start[1],
-                               env._cell_kind, env._cell_arg)
-        self.B.state = &state[0, 0]
-        self.B.obs = &obs[0, 0]
-        self.B.final_obs = &final_obs[0, 0]
+    def __init__(self, *, int kind, int width, int height, tuple start, cell_kind, cell_arg,
+                 obs, final_obs, instructions, plan, state, rew, terminated, truncated,
+                 trial_done, episode_index, task_ids, rng_states, split,
+                 int episodes_per_trial, bint fixed_instructions):
+        self._keep = (obs, final_obs, instructions, plan, state, rew, terminated, truncated,
+                      trial_done, episode_index, task_ids, rng_states, split, cell_kind, cell_arg)
+        cdef int64_t[:, ::1] obs_v = obs
+        cdef int64_t[:, ::1] final_obs_v = final_obs
+        cdef int64_t[:, ::1] instr = instructions
+        cdef int32_t[:, :, ::1] plan_v = plan
+        cdef state_t[:, ::1] state_v = state
+        cdef double[::1] rew_v = rew
+        cdef uint8_t[::1] term = terminated.view(np.uint8)
+        cdef uint8_t[::1] trunc = truncated.view(np.uint8)
+        cdef uint8_t[::1] trial_done_v = trial_done.view(np.uint8)
+        cdef int64_t[::1] episode = episode_index
+        cdef int64_t[::1] tasks = task_ids
+        cdef uint64_t[::1] rng = rng_states
+        cdef const int64_t[::1] split_v = split
+        self.B.L = make_layout(kind, width, height, start[0], start[1], cell_kind, cell_arg)
+        self.B.state = &state_v[0, 0]
+        self.B.obs = &obs_v[0, 0]
+        self.B.final_obs = &final_obs_v[0, 0]
         self.B.instr = &instr[0, 0]
-        self.B.plan = &plan[0, 0, 0]
-        self.B.rew = &rew[0]
+        self.B.plan = &plan_v[0, 0, 0]
+        self.B.rew = &rew_v[0]
         self.B.term = &term[0]
         self.B.trunc = &trunc[0]
-        self.B.trial_done = &trial_done[0]
+        self.B.trial_done = &trial_done_v[0]
         self.B.episode = &episode[0]
         self.B.tasks = &tasks[0]
         self.B.rng = &rng[0]
-        self.B.split = &split[0]
-        self.B.split_len = split.shape[0]
-        self.B.obs_dim = obs.shape[1]
-        self.B.episodes = env.episodes_per_trial
-        self.B.fixed = env.fixed_instructions
-        self.n = state.shape[0]
+        self.B.split = &split_v[0]
+        self.B.split_len = split_v.shape[0]
+        self.B.obs_dim = obs_v.shape[1]
+        self.B.episodes = episodes_per_trial
+        self.B.fixed = fixed_instructions
+        self.n = state_v.shape[0]
 
     cdef readonly Py_ssize_t n
 

@@ -26,7 +26,7 @@ class Cooking(GridEnv):
     start = BOWL_CELL
     obs_highs = (3, 3, 4, 5, 5, 5, 5)
     instruction_highs = (5, 5)
-    env_id_high = 64
+    num_tasks = 64
     _kind = KIND_COOKING
 
     @classmethod

@@ -16,7 +16,7 @@ USELESS_DESTINATIONS = [(0, 4), (4, 0), (8, 4), (4, 8)]
 
 class DistractionBus(VanillaBus):
     name = "distraction"
-    env_id_high = 576
+    num_tasks = 576
     _kind = KIND_BUS
 
     @classmethod

@@ -6,7 +6,7 @@ Contract (spec first_explore.md §1.1):
   minval        0.5 deceptive (paper's mu_1), 0 control
   observation   empty float32 vector, shape (0,)
   episode       one pull: every step ends an episode (terminated=True)
-  lifetime      episodes_per_lifetime = 100 pulls per task; then a new task is drawn
+  trial         episodes_per_trial = 100 pulls per task; then a new task is drawn
   reward        float32, as in the original (which runs in float32)
   noise         every pull draws one normal, even arm 0's: two envs built and reset with the same
                 seed hold the same tasks and give pull t the same noise whatever was pulled
@@ -22,10 +22,11 @@ import dataclasses
 import numpy as np
 from gymnasium import spaces
 
-from fastmeta.envs.lifetime import LifetimeEnv, TaskBatch, check_positive_int, check_real
+from fastmeta.envs.base import check_positive_int, check_real
+from fastmeta.envs.task_batch import TaskBatch, TaskBatchEnv
 from fastmeta.kernels import bandit as K
 
-DEFAULTS = dict(num_arms=10, minval=0.5, noise=0.5, episodes_per_lifetime=100)
+DEFAULTS = dict(num_arms=10, minval=0.5, noise=0.5, episodes_per_trial=100)
 
 
 @dataclasses.dataclass
@@ -34,17 +35,18 @@ class BanditTask(TaskBatch):
     means: np.ndarray
 
 
-class FixedArmBandit(LifetimeEnv):
+class FixedArmBandit(TaskBatchEnv):
     """`num_envs` bandits whose arm 0 pays exactly `minval`; other arms are N(mean, noise^2)."""
 
     name = "FixedArmBandit"
     Task = BanditTask
     _fixed_arm = True
     metadata = {"render_modes": ["rgb_array"]}
+    state_fields = ("last_action",)
 
     def __init__(self, num_envs: int = 1, seed: int = 0, minval: float = DEFAULTS["minval"],
                  noise: float = DEFAULTS["noise"], num_arms: int = DEFAULTS["num_arms"],
-                 episodes_per_lifetime: int = DEFAULTS["episodes_per_lifetime"]):
+                 episodes_per_trial: int = DEFAULTS["episodes_per_trial"]):
         self.minval = check_real("minval", minval)
         self.noise = check_real("noise", noise)
         if self.noise < 0:
@@ -54,9 +56,8 @@ class FixedArmBandit(LifetimeEnv):
             raise ValueError(f"num_arms must be >= 2, got {num_arms}")
         self.single_observation_space = spaces.Box(-np.inf, np.inf, shape=(0,), dtype=np.float32)
         self.single_action_space = spaces.Discrete(self.num_arms)
-        super().__init__(num_envs, seed, (0,), np.float32, np.float32, episodes_per_lifetime)
+        super().__init__(num_envs, seed, (0,), np.float32, np.float32, episodes_per_trial)
         self.last_action = np.full(self.num_envs, -1, dtype=np.int64)
-        self.reset()
 
     def task_fields(self) -> dict:
         return {"means": ((self.num_arms,), np.float32)}
@@ -73,13 +74,13 @@ class FixedArmBandit(LifetimeEnv):
     def _step(self, actions):
         bad = K.step(actions, self._task.means, self._pinned, self._pinned_task.means,
                      self.rng_states, self._fixed_arm, np.float32(self.minval), self.noise,
-                     self.episodes_per_lifetime, self.rew, self.terminated, self.truncated,
-                     self.episode, self.trial_done)
+                     self.episodes_per_trial, self.rew, self.terminated, self.truncated,
+                     self.episode_index, self.trial_done)
         if bad >= 0:
             self._raise_bad_action(actions, bad)
         self.last_action[:] = actions
 
-    # -- views ------------------------------------------------------------------------------------
+    # -- rendering --------------------------------------------------------------------------------
     def render(self) -> np.ndarray:
         """uint8 (N, 64, 16*num_arms, 3): one bar per arm mean (green above 0, red below, the
         fixed arm blue), last pulled arm marked by a white strip at the bottom."""
@@ -104,12 +105,3 @@ class FixedArmBandit(LifetimeEnv):
         img[:, mid, :] = 128
         return img
 
-    @classmethod
-    def vector_view(cls):
-        from fastmeta.views.first_explore_views import FirstExploreVectorEnv
-        return FirstExploreVectorEnv
-
-    @classmethod
-    def single_view(cls):
-        from fastmeta.views.first_explore_views import FirstExploreEnv
-        return FirstExploreEnv

@@ -25,6 +25,6 @@ class GaussianBandit(FixedArmBandit):
 
     def __init__(self, num_envs: int = 1, seed: int = 0, noise: float = DEFAULTS["noise"],
                  num_arms: int = DEFAULTS["num_arms"],
-                 episodes_per_lifetime: int = DEFAULTS["episodes_per_lifetime"]):
+                 episodes_per_trial: int = DEFAULTS["episodes_per_trial"]):
         super().__init__(num_envs, seed, minval=0.0, noise=noise, num_arms=num_arms,
-                         episodes_per_lifetime=episodes_per_lifetime)
+                         episodes_per_trial=episodes_per_trial)

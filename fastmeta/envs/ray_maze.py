@@ -14,7 +14,7 @@ Contract:
                 non-zero reward per episode: the first goal contact pays, later ones pay 0.
                 `info["episode_return"]` is the running episode return (the original's `cr`).
   episode       20 steps, then truncated (same-step autoreset to the task's start state)
-  lifetime      episodes_per_lifetime = 6 episodes per task (First-Explore trains on 3 explore +
+  trial         episodes_per_trial = 6 episodes per task (First-Explore trains on 3 explore +
                 3 exploit episodes), then a new task
   task          RayMazeTask(v_walls, h_walls, goals, goal_values)
   variants      HardWorld (First-Explore's): penalty_value = -1; EasyWorld: penalty_value = 0
@@ -30,12 +30,12 @@ import math
 import numpy as np
 from gymnasium import spaces
 
-from fastmeta.envs.lifetime import (LifetimeEnv, TaskBatch, check_num_threads, check_positive_int,
-                                    check_real, parallel_threads)
+from fastmeta.envs.base import check_num_threads, check_positive_int, check_real
+from fastmeta.envs.task_batch import TaskBatch, TaskBatchEnv, parallel_threads
 from fastmeta.kernels import ray_maze as K
 
 DEFAULTS = dict(p_reward=0.3, reward_value=1.0, penalty_value=-1.0, episode_length=20,
-                episodes_per_lifetime=6)
+                episodes_per_trial=6)
 NUM_GOALS = 3
 MAX_DISTANCE = 3 * math.sqrt(2)  # the room's diagonal bounds every ray
 
@@ -55,11 +55,12 @@ class RayMazeTask(TaskBatch):
     goal_values: np.ndarray
 
 
-class RayMaze(LifetimeEnv):
-    """`num_envs` ray mazes; each slot keeps its maze and goals for a lifetime of episodes."""
+class RayMaze(TaskBatchEnv):
+    """`num_envs` ray mazes; each slot keeps its maze and goals for a trial of episodes."""
 
     name = "RayMaze"
     Task = RayMazeTask
+    state_fields = ("px", "py", "heading", "touched", "elapsed", "_return", "episode_return")
     metadata = {"render_modes": ["rgb_array"]}
     single_action_space = spaces.Discrete(3)
     single_observation_space = spaces.Box(
@@ -70,7 +71,7 @@ class RayMaze(LifetimeEnv):
                  reward_value: float = DEFAULTS["reward_value"],
                  penalty_value: float = DEFAULTS["penalty_value"],
                  episode_length: int = DEFAULTS["episode_length"],
-                 episodes_per_lifetime: int = DEFAULTS["episodes_per_lifetime"],
+                 episodes_per_trial: int = DEFAULTS["episodes_per_trial"],
                  num_threads: int = 1):
         self.num_threads = check_num_threads(num_threads)
         self.p_reward = check_real("p_reward", p_reward)
@@ -80,7 +81,7 @@ class RayMaze(LifetimeEnv):
         self.penalty_value = check_real("penalty_value", penalty_value)
         self.episode_length = check_positive_int("episode_length", episode_length)
         super().__init__(num_envs, seed, (2 * K.NUM_RAYS,), np.float32, np.float32,
-                         episodes_per_lifetime)
+                         episodes_per_trial)
         n = self.num_envs
         self.px = np.zeros(n)
         self.py = np.zeros(n)
@@ -90,7 +91,6 @@ class RayMaze(LifetimeEnv):
         self._return = np.zeros(n)
         self.episode_return = np.zeros(n, dtype=np.float32)
         self.info["episode_return"] = self.episode_return
-        self.reset()
 
     def task_fields(self) -> dict:
         return {"v_walls": ((4, 3), np.bool_), "h_walls": ((3, 4), np.bool_),
@@ -134,12 +134,12 @@ class RayMaze(LifetimeEnv):
             kernel = K.step_parallel
         kernel(actions, t.v_walls, t.h_walls, t.goals, t.goal_values, self._pinned,
                p.v_walls, p.h_walls, p.goals, p.goal_values, self.rng_states,
-               *self._params(), self.episode_length, self.episodes_per_lifetime,
+               *self._params(), self.episode_length, self.episodes_per_trial,
                self.px, self.py, self.heading, self.touched, self.elapsed, self._return,
-               self.episode, self.obs, self.final_obs, self.rew, self.episode_return,
+               self.episode_index, self.obs, self.final_obs, self.rew, self.episode_return,
                self.terminated, self.truncated, self.trial_done)
 
-    # -- views ------------------------------------------------------------------------------------
+    # -- rendering --------------------------------------------------------------------------------
     def render(self, scale: int = 32) -> np.ndarray:
         """uint8 (N, 3*scale+8, 3*scale+8, 3), top-down, +y up: walls black, goal strips green
         (good) / red (bad) / grey (zero), rays yellow (wall) or magenta (goal), agent blue with
@@ -195,12 +195,3 @@ class RayMaze(LifetimeEnv):
         img[np.arange(n)[:, None], r, c] = 255
         return img
 
-    @classmethod
-    def vector_view(cls):
-        from fastmeta.views.first_explore_views import FirstExploreVectorEnv
-        return FirstExploreVectorEnv
-
-    @classmethod
-    def single_view(cls):
-        from fastmeta.views.first_explore_views import FirstExploreEnv
-        return FirstExploreEnv

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
-from fastmeta.envs.base import BatchedEnv, check_int_array
+from fastmeta.envs.base import BatchedEnv, check_choice, check_positive_int
 from fastmeta.kernels import sign_physics as K
 
 LAYOUTS = {"dream": (3, 80, 60), "hwc": (60, 80, 3), "chw": (3, 60, 80)}
@@ -39,17 +39,12 @@ class Sign(BatchedEnv):
     """N sign worlds: batched numba physics, frames from one batched EGL renderer."""
 
     name = "miniworld_sign"
-    env_id_high = K.NUM_TASKS
-
-    @classmethod
-    def vector_view(cls):
-        from fastmeta.views.sign_views import SignVectorEnv
-        return SignVectorEnv
-
-    @classmethod
-    def single_view(cls):
-        from fastmeta.views.sign_views import SignEnv
-        return SignEnv
+    num_tasks = K.NUM_TASKS
+    instruction_highs = (K.NUM_INSTRUCTIONS,)   # 0 = go to the box, 1 = go to the key
+    kernel_checks_actions = False
+    state_fields = ("pos", "theta", "yaw", "steps", "task_ids", "instructions", "_pinned",
+                    "_pinned_task", "_planned", "_plan", "final_pos", "final_theta", "final_yaw",
+                    "final_task")
 
     def __init__(self, num_envs: int = 1, seed: int = 0, obs_mode: str = "rgb",
                  layout: str = "dream", samples: int = 8, msaa_storage: str = "u8",
@@ -60,14 +55,9 @@ class Sign(BatchedEnv):
             raise ValueError(f"obs_mode must be one of {OBS_MODES}, got {obs_mode!r}")
         if layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {tuple(LAYOUTS)}, got {layout!r}")
-        if split not in ("train", "test"):
-            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-        for pname, value in (("episodes_per_trial", episodes_per_trial),
-                             ("max_episode_steps", max_episode_steps), ("samples", samples)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise TypeError(f"{pname} must be an int, got {type(value).__name__}")
-            if value < 1:
-                raise ValueError(f"{pname} must be >= 1, got {value}")
+        check_choice("split", split, ("train", "test"))
+        check_positive_int("max_episode_steps", max_episode_steps)
+        check_positive_int("samples", samples)
         if msaa_storage not in ("f32", "u8"):
             raise ValueError(f"msaa_storage must be 'f32' or 'u8', got {msaa_storage!r}")
         if backend not in ("egl", "default"):
@@ -76,12 +66,11 @@ class Sign(BatchedEnv):
             obs_shape, obs_dtype = LAYOUTS[layout], np.uint8
         else:
             obs_shape, obs_dtype = (3,), np.float64
-        super().__init__(num_envs, seed, obs_shape, obs_dtype)
+        super().__init__(num_envs, seed, obs_shape, obs_dtype, episodes_per_trial=episodes_per_trial)
         n = self.num_envs
         self.obs_mode, self.layout, self.split = obs_mode, layout, split
         self.backend, self.requested_samples = backend, int(samples)
         self.msaa_storage = msaa_storage
-        self.episodes_per_trial = int(episodes_per_trial)
         self.max_episode_steps = int(max_episode_steps)
         self.single_action_space = spaces.Discrete(K.NUM_ACTIONS)
         if obs_mode == "rgb":
@@ -94,10 +83,9 @@ class Sign(BatchedEnv):
         self.theta = np.zeros(n)
         self.yaw = np.zeros((n, 6))
         self.steps = np.zeros(n, dtype=np.int64)
-        self._task = np.zeros(n, dtype=np.int64)
-        self.instruction = np.zeros(n, dtype=np.int64)
-        self.episode = np.zeros(n, dtype=np.int64)
-        self.trial_done = np.zeros(n, dtype=bool)
+        self.task_ids = np.zeros(n, dtype=np.int64)
+        self.instructions = np.zeros((n, 1), dtype=np.int64)
+        self._instruction = self.instructions[:, 0]     # the kernels' (N,) view of it
         self._pinned = np.zeros(n, dtype=bool)
         self._pinned_task = np.zeros(n, dtype=np.int64)
         self._planned = np.zeros(n, dtype=bool)
@@ -107,11 +95,8 @@ class Sign(BatchedEnv):
         self.final_yaw = np.zeros((n, 6))
         self.final_task = np.zeros(n, dtype=np.int64)
         self._all_slots = np.arange(n, dtype=np.int64)
-        self._actions = np.zeros(n, dtype=np.int64)
-        self.info = {"episode": self.episode, "trial_done": self.trial_done,
-                     "env_id": self._task, "instruction": self.instruction}
+        self.info["task_id"] = self.task_ids
         self._renderer = None
-        self._needs_reset = True
         if obs_mode == "rgb":
             # Views of this step: the N current poses, then the finals of slots that ended.
             self._v_pos = np.zeros((2 * n, 2))
@@ -121,7 +106,9 @@ class Sign(BatchedEnv):
             self._frames = np.zeros((2 * n, 60, 80, 3), dtype=np.uint8)
             self._obs_hwc = self.obs.transpose(_AS_HWC[layout])
             self._final_hwc = self.final_obs.transpose(_AS_HWC[layout])
-            self.renderer  # fail at construction, not at the first step, if GL is missing
+            # fail at construction, not at the first step, if GL is missing; size the target
+            # for the largest batch (N frames and N finals) so frames never depend on history
+            self.renderer.reserve(2 * n)
 
     # -- rendering --------------------------------------------------------------------------
     @property
@@ -143,7 +130,7 @@ class Sign(BatchedEnv):
         self._v_pos[:n] = self.pos
         self._v_theta[:n] = self.theta
         self._v_yaw[:n] = self.yaw
-        self._v_sign[:n] = self._task
+        self._v_sign[:n] = self.task_ids
         k = 0 if ended is None else len(ended)
         if k:
             self._v_pos[n:n + k] = self.final_pos[ended]
@@ -160,99 +147,82 @@ class Sign(BatchedEnv):
     def render(self, mode: str = "top") -> np.ndarray:
         """(N, 120, 160, 3) top-down maps with the agent as a red arrow ("top", for videos), or
         the (N, 60, 80, 3) first-person frames ("first_person")."""
+        self._check_open()
         if mode not in ("top", "first_person"):
             raise ValueError(f"mode must be 'top' or 'first_person', got {mode!r}")
         from fastmeta.render.sign_renderer import HEIGHT, TOP_HEIGHT, TOP_WIDTH, WIDTH
         top = mode == "top"
         shape = (TOP_HEIGHT, TOP_WIDTH, 3) if top else (HEIGHT, WIDTH, 3)
         out = np.zeros((self.num_envs, *shape), dtype=np.uint8)
-        return self.renderer.render(self.pos, self.theta, self.yaw, self._task, out, top=top)
+        return self.renderer.render(self.pos, self.theta, self.yaw, self.task_ids, out, top=top)
 
     def close(self) -> None:
         if self._renderer is not None:
             self._renderer.release()
             self._renderer = None
+        super().close()
 
     # -- tasks ------------------------------------------------------------------------------
     @property
     def tasks(self) -> np.ndarray:
         """The env id (sign colour) of every slot (a copy)."""
-        return self._task.copy()
+        return self.task_ids.copy()
 
-    def _check_tasks(self, ids, n: int) -> np.ndarray:
-        ids = np.atleast_1d(np.asarray(ids)) if not isinstance(ids, np.ndarray) else ids
-        return check_int_array("tasks", ids, (n,), 0, K.NUM_TASKS).astype(np.int64)
-
-    def pin_tasks(self, ids, slots=None) -> None:
-        """Keep slot `slots[k]` on task `ids[k]` from its next trial on."""
-        slots = self.check_slots(slots)
-        ids = self._check_tasks(ids, len(slots))
+    def _pin(self, ids, slots) -> None:
         self._pinned_task[slots] = ids
         self._pinned[slots] = True
 
-    def unpin_tasks(self, slots=None) -> None:
-        self._pinned[self.check_slots(slots)] = False
+    def _unpin(self, slots) -> None:
+        self._pinned[slots] = False
 
     # -- contract ---------------------------------------------------------------------------
-    def reset(self, seed: int | None = None, tasks=None, instructions=None):
+    def _reset(self, tasks, instructions) -> None:
         """New trial in every slot: a new task (given, pinned or drawn), then its first episode.
-
-        `instructions` (N, episodes_per_trial), 0 box / 1 key, fixes the instruction of each
-        episode of this trial (DREAM's test protocol); spawns are drawn as without it.
-        """
-        if tasks is not None:
-            tasks = self._check_tasks(tasks, self.num_envs)
-        if instructions is not None:
-            shape = (self.num_envs, self.episodes_per_trial)
-            arr = np.asarray(instructions)
-            if arr.ndim == 3 and arr.shape[2] == 1:
-                arr = arr[..., 0]
-            instructions = check_int_array("instructions", arr, shape, 0, K.NUM_INSTRUCTIONS)
-        if seed is not None:
-            self.seed(seed)
-        K.reset_sign(self._all_slots, self.pos, self.theta, self.yaw, self.steps, self._task,
-                     self.instruction, self.episode, self._pinned, self._pinned_task,
+        `instructions` (N, episodes_per_trial, 1), 0 box / 1 key, fixes the instruction of each
+        episode of this trial (DREAM's test protocol); spawns are drawn as without it."""
+        K.reset_sign(self._all_slots, self.pos, self.theta, self.yaw, self.steps, self.task_ids,
+                     self._instruction, self.episode_index, self._pinned, self._pinned_task,
                      self.rng_states)
         if tasks is not None:
-            self._task[:] = tasks
+            self.task_ids[:] = tasks
         self._planned[:] = instructions is not None
         if instructions is not None:
-            self._plan[:] = instructions
-            self.instruction[:] = self._plan[:, 0]
-        self._needs_reset = False
-        return self._episode_started()
+            self._plan[:] = instructions[..., 0]
+            self._instruction[:] = self._plan[:, 0]
+        self._episode_started()
 
     def restart_episode(self):
         """Abandon the current episode in every slot and start it again: same task and episode
         index, a fresh spawn and instruction (a fixed plan keeps its instruction). The original
         respawns on every reset, so a restarted episode starts where a new one would."""
-        if self._needs_reset:
-            raise RuntimeError("call reset() before restart_episode()")
+        self._check_ready("restart_episode()")
         K.restart_sign(self._all_slots, self.pos, self.theta, self.yaw, self.steps,
-                       self.instruction, self.episode, self.rng_states, self._planned, self._plan)
-        return self._episode_started()
+                       self._instruction, self.episode_index, self.rng_states, self._planned,
+                       self._plan)
+        self._episode_started()
+        return self.obs, self.info
 
-    def _episode_started(self):
+    def _episode_started(self) -> None:
         """Clear the last step's outputs and show the new episode's first frame."""
         self.rew[:] = 0.0
         self.terminated[:] = False
         self.truncated[:] = False
         self.trial_done[:] = False
         self._write_obs(None)
-        return self.obs, self.info
 
-    def step(self, actions):
-        if self._needs_reset:
-            raise RuntimeError("call reset() before step()")
-        actions = self._as_actions(actions)
+    def _step(self, actions) -> None:
         ended = K.step_sign(
-            actions, self.pos, self.theta, self.yaw, self.steps, self._task, self.instruction,
-            self.episode, self._pinned, self._pinned_task, self.rng_states,
+            actions, self.pos, self.theta, self.yaw, self.steps, self.task_ids, self._instruction,
+            self.episode_index, self._pinned, self._pinned_task, self.rng_states,
             self.rew, self.terminated, self.truncated, self.trial_done,
             self.final_pos, self.final_theta, self.final_yaw, self.final_task,
             self.max_episode_steps, self.episodes_per_trial, self._planned, self._plan)
         self._write_obs(np.flatnonzero(self.terminated | self.truncated) if ended else None)
-        return self.obs, self.rew, self.terminated, self.truncated, self.info
+
+    def _after_set_state(self) -> None:
+        if self.obs_mode == "rgb":     # frames are derived from the poses: draw them again
+            ended = np.flatnonzero(self.terminated | self.truncated)
+            self._render_obs(ended if len(ended) else None)
 
     def _write_obs(self, ended) -> None:
         if self.obs_mode == "rgb":
@@ -264,20 +234,11 @@ class Sign(BatchedEnv):
             self.final_obs[ended, :2] = self.final_pos[ended]
             self.final_obs[ended, 2] = self.final_theta[ended]
 
-    def _as_actions(self, actions) -> np.ndarray:
-        if isinstance(actions, np.ndarray) and actions.dtype == np.int64 \
-                and actions.shape == (self.num_envs,):
-            if actions.size and (actions.min() < 0 or actions.max() >= K.NUM_ACTIONS):
-                self.check_actions(actions)  # raises, naming the first bad slot
-            return actions
-        actions = self.check_actions(actions)
-        np.copyto(self._actions, actions, casting="unsafe")
-        return self._actions
-
     # -- inspection -------------------------------------------------------------------------
     def set_pose(self, slot: int, x: float, z: float, theta: float, yaw=None) -> None:
         """Put slot `slot`'s agent at (x, z) facing theta (and set object yaws): for scripted
         tests and tools. The pose is not checked against walls."""
+        self._check_open()
         slot = int(self.check_slots(slot)[0])
         self.pos[slot] = (x, z)
         self.theta[slot] = theta

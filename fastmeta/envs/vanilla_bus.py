@@ -32,7 +32,7 @@ class VanillaBus(GridEnv):
     start = (4, 4)
     obs_highs = (9, 9, 4)
     instruction_highs = (9, 9)
-    env_id_high = 24
+    num_tasks = 24
     _kind = KIND_BUS
 
     @classmethod

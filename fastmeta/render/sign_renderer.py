@@ -373,6 +373,13 @@ class SignRenderer:
         vao = self.ctx.vertex_array(prog, content, index_buffer=ibo, index_element_size=4)
         return prog, vao
 
+    def reserve(self, count: int, top: bool = False) -> None:
+        """Size the render target for batches of up to `count` views now. A frame's rounding
+        depends on the target's size, so an env that reserves its largest batch up front draws
+        the same frames whatever batches came before (copies and restored states included)."""
+        with self.ctx:
+            self._target(top, count)
+
     def _target(self, top: bool, count: int) -> LayeredTarget:
         # Sized to the largest batch seen so far (up to max_views), so a steady batch size
         # allocates once.

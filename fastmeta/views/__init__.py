@@ -1,1 +1,2 @@
-"""Views over native envs: Gymnasium (vector and single), envpool's calling convention."""
+"""Views over native envs, found through the registry: Gymnasium (vector and single) and
+envpool's calling convention. Envs never import views."""

@@ -40,8 +40,8 @@ class GridEnv:
         native = self.native
         self.env_id = np.asarray(env_id, dtype=np.int64).reshape(1)
         task = int(self.env_id[0])
-        if not 0 <= task < native.env_id_high:
-            raise ValueError(f"env id {task} is out of range [0, {native.env_id_high - 1}]")
+        if not 0 <= task < native.num_tasks:
+            raise ValueError(f"env id {task} is out of range [0, {native.num_tasks - 1}]")
         kind, arg = native.tables()
         self._core = _grid.GridCore(native._kind, native.width, native.height, *native.start,
                                     kind, arg, task)
@@ -50,7 +50,7 @@ class GridEnv:
         highs = np.array(native.obs_highs, dtype=np.int64)
         self.observation_space = spaces.Dict({
             "observation": spaces.Box(np.zeros_like(highs), highs, dtype=np.int64),
-            "env_id": spaces.Box(np.array([0]), np.array([native.env_id_high]), dtype=np.int64),
+            "env_id": spaces.Box(np.array([0]), np.array([native.num_tasks]), dtype=np.int64),
         })
 
     # -- class-level interface --------------------------------------------------------------

@@ -1,11 +1,10 @@
-"""Lifetimes and explicit tasks for the First-Explore envs (bandits, treasure room, ray maze).
+"""Tasks as arrays (First-Explore's bandits, treasure room, ray maze) on the native contract.
 
 A *task* (arm means, treasure layout, maze and goals) is a small dataclass of arrays with a
 leading slot axis: the caller can read it, slice it, pin it per slot and save/load it (fixed
-evaluation sets). A task lasts a *lifetime* of `episodes_per_lifetime` episodes; every episode
-restarts from the task's initial state, and the step after a lifetime's last episode draws a new
-task in that slot (or re-installs the slot's pinned task). `info["trial_done"]` (alias
-`info["lifetime_done"]`) flags those slots, `info["episode"]` counts episodes within the lifetime.
+evaluation sets). A task lasts a trial of `episodes_per_trial` episodes, as in every fastmeta env;
+every episode restarts from the task's initial state, and the step after a trial's last episode
+draws a new task in that slot (or re-installs the slot's pinned task).
 
 Each env states its task fields (`task_fields`), and its kernels both sample a task into row `i`
 and copy one in; this module only validates and arranges the arrays.
@@ -17,43 +16,13 @@ import dataclasses
 import numba
 import numpy as np
 
-from fastmeta.envs.base import BatchedEnv, check_int_array
-
-
-def check_positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return int(value)
-
-
-def check_num_threads(value) -> int:
-    """`num_threads` as an int >= 1 (the grid envs' rule; bools are refused, as for the other
-    integer parameters here). It never changes the results, only how many threads step them."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"num_threads must be an int >= 1, got {value!r}")
-    return int(value)
+from fastmeta.envs.base import BatchedEnv, check_positive_int, check_seed
 
 
 def parallel_threads(num_threads: int) -> None:
     """Let numba's next parallel kernel use `num_threads` threads (capped by NUMBA_NUM_THREADS,
     the size of its pool)."""
     numba.set_num_threads(min(num_threads, numba.config.NUMBA_NUM_THREADS))
-
-
-def check_real(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return float(value)
-
-
-def check_choice(name: str, value, choices: tuple) -> str:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
-    return value
 
 
 @dataclasses.dataclass
@@ -92,8 +61,8 @@ class TaskBatch:
             return cls(**{n: data[n] for n in names})
 
 
-class LifetimeEnv(BatchedEnv):
-    """A BatchedEnv whose slots live through lifetimes of episodes on explicit tasks.
+class TaskBatchEnv(BatchedEnv):
+    """A BatchedEnv whose tasks are TaskBatch arrays rather than integer ids.
 
     Subclasses set `Task`, implement `task_fields()` and the kernel calls `_install_tasks`
     (meta-reset every slot from sampled or given tasks), `_sample_tasks` and `_step`.
@@ -103,17 +72,16 @@ class LifetimeEnv(BatchedEnv):
     #: steps per episode (None for envs whose episodes end by themselves)
     episode_length: int = 1
 
-    def __init__(self, num_envs, seed, obs_shape, obs_dtype, rew_dtype, episodes_per_lifetime):
-        self.episodes_per_lifetime = check_positive_int("episodes_per_lifetime", episodes_per_lifetime)
-        super().__init__(num_envs, seed, obs_shape, obs_dtype, rew_dtype)
+    def __init__(self, num_envs, seed, obs_shape, obs_dtype, rew_dtype, episodes_per_trial):
+        super().__init__(num_envs, seed, obs_shape, obs_dtype, rew_dtype, episodes_per_trial)
         n = self.num_envs
-        self.episode = np.zeros(n, dtype=np.int64)       # episode index within the lifetime
-        self.trial_done = np.zeros(n, dtype=bool)
         self._task = self._empty_tasks(n)
         self._pinned = np.zeros(n, dtype=bool)
         self._pinned_task = self._empty_tasks(n)
-        self.info = {"episode": self.episode, "trial_done": self.trial_done,
-                     "lifetime_done": self.trial_done}
+
+    @property
+    def max_episode_steps(self) -> int:
+        return self.episode_length
 
     # -- tasks ----------------------------------------------------------------------------------
     def task_fields(self) -> dict:
@@ -123,6 +91,12 @@ class LifetimeEnv(BatchedEnv):
     def _empty_tasks(self, n: int) -> TaskBatch:
         return self.Task(**{k: np.zeros((n, *shape), dtype=dt)
                             for k, (shape, dt) in self.task_fields().items()})
+
+    def _task_state(self) -> dict:
+        out = {f"current.{k}": v for k, v in self._task.arrays().items()}
+        out.update({f"pinned.{k}": v for k, v in self._pinned_task.arrays().items()})
+        out["pinned"] = self._pinned
+        return out
 
     def _check_task_values(self, tasks: TaskBatch) -> None:
         """Raise ValueError if task values are outside what the env can simulate."""
@@ -161,69 +135,41 @@ class LifetimeEnv(BatchedEnv):
         from fastmeta.kernels.rng import stream_states
         n = check_positive_int("n", n)
         tasks = self._empty_tasks(n)
-        self._sample_tasks(tasks, stream_states(seed, n))
+        self._sample_tasks(tasks, stream_states(check_seed(seed), n))
         return tasks
 
-    def pin_tasks(self, tasks, slots=None) -> None:
-        """Slots in `slots` get `tasks` at every later lifetime instead of sampled ones.
-
-        The current lifetime is left alone; call `reset()` to start the pinned tasks now.
-        """
-        slots = self.check_slots(slots)
-        tasks = self.check_tasks(tasks, len(slots))
+    def _pin(self, tasks, slots) -> None:
         for k, v in tasks.arrays().items():
             getattr(self._pinned_task, k)[slots] = v
         self._pinned[slots] = True
 
-    def unpin_tasks(self, slots=None) -> None:
-        self._pinned[self.check_slots(slots)] = False
+    def _unpin(self, slots) -> None:
+        self._pinned[slots] = False
 
     @property
     def pinned(self) -> np.ndarray:
         return self._pinned.copy()
 
     # -- contract -------------------------------------------------------------------------------
-    def reset(self, seed: int | None = None, tasks=None):
-        """Meta-reset every slot: new task (given, pinned or sampled), then its first episode."""
-        if tasks is not None:
-            tasks = self.check_tasks(tasks, self.num_envs)
-        if seed is not None:
-            self.seed(seed)
+    def _reset(self, tasks, instructions) -> None:
         if tasks is None:
             self._install_tasks(self._pinned, self._pinned_task)
         else:
             self._install_tasks(np.ones(self.num_envs, dtype=bool), tasks)
-        self.episode[:] = 0
+        self.episode_index[:] = 0
         self.trial_done[:] = False
         self.rew[:] = 0
         self.terminated[:] = False
         self.truncated[:] = False
-        self._begin_lifetime()
-        return self.obs, self.info
+        self._begin_trial()
 
     def restart_episode(self):
         """Abandon the current episode in every slot and restart it from the task's initial state
         (same task, same episode index, no random draws)."""
+        self._check_ready("restart_episode()")
         self._install_tasks(np.ones(self.num_envs, dtype=bool), self._task.copy())
-        self._begin_lifetime()
+        self._begin_trial()
         return self.obs, self.info
-
-    def step(self, actions):
-        actions = self._check_action_array(actions)
-        self._step(actions)
-        return self.obs, self.rew, self.terminated, self.truncated, self.info
-
-    def _check_action_array(self, actions) -> np.ndarray:
-        """Type and shape checks here; the range check is the kernel's first pass (`_bad_action`)."""
-        if not isinstance(actions, np.ndarray) or actions.dtype.kind not in "iu":
-            return self.check_actions(actions)
-        if actions.shape != (self.num_envs,):
-            raise ValueError(f"actions must have shape {(self.num_envs,)}, got {actions.shape}")
-        return actions
-
-    def _raise_bad_action(self, actions, bad: int) -> None:
-        check_int_array("actions", actions, (self.num_envs,), 0, int(self.single_action_space.n))
-        raise AssertionError(f"kernel rejected action {bad}")  # unreachable: both checks agree
 
     # -- kernels, per env -----------------------------------------------------------------------
     def _install_tasks(self, use_given: np.ndarray, given: TaskBatch) -> None:
@@ -232,7 +178,7 @@ class LifetimeEnv(BatchedEnv):
     def _sample_tasks(self, tasks: TaskBatch, rng_states: np.ndarray) -> None:
         raise NotImplementedError
 
-    def _begin_lifetime(self) -> None:
+    def _begin_trial(self) -> None:
         """After a reset installed the tasks: put every slot at its task's initial state."""
 
     def _step(self, actions: np.ndarray) -> None:
