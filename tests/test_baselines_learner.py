@@ -12,8 +12,8 @@ from fastmeta.agents.baselines.encoders import TrialInputs
 from fastmeta.agents.baselines.learner import BaselineLearner
 from fastmeta.agents.baselines.losses import embedding_distance, original_padding_index
 from fastmeta.agents.dream.evaluate import _t
-from fastmeta.agents.dream.learner import EnvSpecInfo
-from fastmeta.views.grid_trial import GridTrialVectorEnv
+from fastmeta.agents.env_sizes import net_sizes
+from fastmeta.registry import make_vector
 
 # tiny matmuls: one thread avoids OpenMP hand-offs that dominate on a busy machine
 torch.set_num_threads(1)
@@ -28,12 +28,12 @@ def make(method, env_name="distraction", n=2, bindings=(), seed=0):
     cfg["fastmeta"]["seed"] = seed
     env = fastmeta.make(env_name, num_envs=n, seed=seed, split="train", episodes_per_trial=2)
     torch.manual_seed(seed)
-    return BaselineLearner(cfg, EnvSpecInfo(env), n), env
+    return BaselineLearner(cfg, net_sizes(env), n), env
 
 
 def step(learner, env, actions=None):
     """One vector step as the trainer makes it; returns the finished-trial statistics."""
-    episode = env.info["episode"].copy()
+    episode = env.episode_index.copy()
     a = learner.act(learner.slots, _t(env.obs, "cpu"), _t(env.instructions, "cpu"),
                     _t(env.tasks, "cpu"), None if actions is None else torch.as_tensor(actions))
     _, rew, term, trunc, info = env.step(a.numpy())
@@ -87,8 +87,9 @@ def test_scripted_trials_are_stored_as_the_original_wrapper_returns_them():
 def test_inputs_match_the_trial_view_on_random_actions():
     n, seed = 6, 11
     learner, env = make("rl2", n=n, seed=seed)
-    view = GridTrialVectorEnv(fastmeta.make("distraction", num_envs=n, seed=seed,
-                                            episodes_per_trial=2), autoreset_mode="same_step")
+    # the Gymnasium view of the same env (first-episode rewards zeroed, as the baselines train)
+    view = make_vector("distraction", num_envs=n, seed=seed, episodes_per_trial=2,
+                       autoreset_mode="same_step")
     obs, _ = view.reset(seed=seed)
     env.reset(seed=seed)
     rng = np.random.default_rng(0)
@@ -98,8 +99,9 @@ def test_inputs_match_the_trial_view_on_random_actions():
         assert np.array_equal(x.obs.numpy(), obs["observation"])
         assert np.array_equal(x.instruction.numpy(), obs["instruction"])
         assert np.array_equal(x.prev_action.numpy(), obs["prev_action"])
-        assert np.allclose(x.prev_reward.numpy(), obs["prev_reward"])
-        assert np.array_equal(x.done.numpy(), obs["done"])
+        assert np.allclose(x.prev_reward.numpy(), obs["prev_reward"][:, 0])
+        # done = 1 at the first step of a later episode of the trial
+        assert np.array_equal(x.done.numpy(), obs["episode_start"] & (1 - obs["trial_start"]))
         a = rng.integers(0, 9, n)
         obs, rew, *_ = view.step(a)
         t_before = learner.slots.t.clone()

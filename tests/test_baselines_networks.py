@@ -8,8 +8,8 @@ import fastmeta
 from fastmeta.agents.baselines import config as C
 from fastmeta.agents.baselines.encoders import TrialInputs
 from fastmeta.agents.baselines.q_networks import ImportQNet, RL2QNet, VariBADQNet, build_network
-from fastmeta.agents.dream.learner import EnvSpecInfo
 from fastmeta.agents.dream.q_networks import count_parameters
+from fastmeta.agents.env_sizes import net_sizes
 
 # tiny matmuls: one thread avoids OpenMP hand-offs that dominate on a busy machine
 torch.set_num_threads(1)
@@ -21,7 +21,7 @@ METHODS = ("rl2", "import", "varibad")
 
 
 def spec_of(env_name):
-    return EnvSpecInfo(fastmeta.make(env_name, num_envs=1))
+    return net_sizes(fastmeta.make(env_name, num_envs=1))
 
 
 @pytest.mark.parametrize("env_name", sorted(COUNTS))
@@ -35,7 +35,7 @@ def test_parameter_counts_match_the_original(env_name):
 def test_miniworld_configs_merge_like_the_original():
     # the sign env's spaces, without building its renderer
     spec = SimpleNamespace(obs_kind="image", obs_highs=(), instruction_highs=(2,),
-                           env_id_highs=(3,), num_actions=4, obs_shape=(3, 80, 60))
+                           num_tasks=3, num_actions=4, obs_shape=(3, 80, 60))
     cfgs = {m: C.resolve(m, "paper", environment="miniworld_sign") for m in METHODS}
     assert [count_parameters(build_network(cfgs[m], spec)) for m in METHODS] == \
         [294_169, 571_001, 627_293]

@@ -9,9 +9,9 @@ from fastmeta.agents.dream.q_networks import count_parameters
 
 
 class Spec:
-    def __init__(self, obs_kind, obs_highs, instruction_highs, env_id_high, num_actions):
+    def __init__(self, obs_kind, obs_highs, instruction_highs, num_tasks, num_actions):
         self.obs_kind, self.obs_highs = obs_kind, obs_highs
-        self.instruction_highs, self.env_id_highs = instruction_highs, (env_id_high,)
+        self.instruction_highs, self.num_tasks = instruction_highs, num_tasks
         self.num_actions = num_actions
 
 

@@ -109,7 +109,7 @@ def test_episodic_branch_mask_reproduces_the_cached_rollout(control):
     overwritten) and the single masked pass over the layout give the same logits."""
     torch.manual_seed(4)
     m = FirstExploreModel(treasure_config())
-    env = fastmeta.make("DarkTreasureRoom", num_envs=3, seed=0, episodes_per_lifetime=6)
+    env = fastmeta.make("DarkTreasureRoom", num_envs=3, seed=0, episodes_per_trial=6)
     ro = EpisodicRollout(m, env, num_eps=3, ep_len=9, control=control, running_return_tokens=True)
     batch = ro.collect(11, torch.Generator().manual_seed(1), tau=1.0)
     lay = ro.layout

@@ -77,12 +77,12 @@ def test_bandit_tokens_are_the_recorded_pulls():
 def test_treasure_tokens_carry_the_running_return_and_reset_each_episode():
     torch.manual_seed(0)
     m = FirstExploreModel(treasure_config())
-    env = fastmeta.make("DarkTreasureRoom", num_envs=4, seed=0, episodes_per_lifetime=5)
-    # 5 > the 4 episodes collected, so env.tasks still holds the lifetime's task afterwards
+    env = fastmeta.make("DarkTreasureRoom", num_envs=4, seed=0, episodes_per_trial=5)
+    # 5 > the 4 episodes collected, so env.tasks still holds the trial's task afterwards
     ro = EpisodicRollout(m, env, num_eps=2, ep_len=9, control=False, running_return_tokens=True)
     batch = ro.collect(3, torch.Generator().manual_seed(0), tau=0.0)
     tasks = env.tasks
-    ref = fastmeta.make("DarkTreasureRoom", num_envs=4, seed=0, episodes_per_lifetime=4)
+    ref = fastmeta.make("DarkTreasureRoom", num_envs=4, seed=0, episodes_per_trial=4)
     ref.reset(seed=9, tasks=tasks)
     # explore episode 1 tokens sit at sequence 10..19: replay its actions from the start state
     seq = slice(10, 20)

@@ -26,17 +26,16 @@ import torch
 import fastmeta
 from fastmeta.agents.checkpoint import CHECKPOINT, atomic_save, env_state, load_env_state
 from fastmeta.agents.dream.config import ENVIRONMENTS, ConfigError
-from fastmeta.agents.dream.env_view import DreamEnvView
 from fastmeta.agents.dream.evaluate import write_gifs
-from fastmeta.agents.dream.learner import EnvSpecInfo
 from fastmeta.agents.dream.run_log import RunLog
+from fastmeta.agents.env_sizes import net_sizes
 from fastmeta.agents.experiment_cli import add_experiment_arguments, experiment_dir
 
 
 class RunLoop:
     """One training run in an experiment directory; subclasses fill in the names below."""
 
-    learner_class: type       # (config, EnvSpecInfo, num_slots, device)
+    learner_class: type       # (config, NetSizes, num_slots, device)
     evaluator_class: type     # (env_name, make_env, n, seed); .run(learner, gif_slots) -> dict
     EPISODES: str             # the counter of finished episodes that the cadences follow
     COUNTERS: tuple           # counters the step keeps besides env_steps (EPISODES among them)
@@ -61,13 +60,13 @@ class RunLoop:
         n = int(fm["num_envs"])
 
         def make(num_envs, split):
-            # the DREAM learner's view: grid and sign envs read alike
-            return DreamEnvView(fastmeta.make(self.env_name, num_envs=num_envs, seed=int(fm["seed"]),
-                                              split=split, episodes_per_trial=2))
+            # the native env itself: grids and the sign world share the contract the learners read
+            return fastmeta.make(self.env_name, num_envs=num_envs, seed=int(fm["seed"]),
+                                 split=split, episodes_per_trial=2)
 
         self.env = make(n, "train")
-        self.spec = EnvSpecInfo(self.env)
-        self.learner = self.learner_class(config, self.spec, n, device)
+        self.sizes = net_sizes(self.env)
+        self.learner = self.learner_class(config, self.sizes, n, device)
         self.evaluator = self.evaluator_class(self.env_name, make, int(fm[self.EVAL_SIZE]),
                                               int(fm["seed"]))
         self.counters = {"env_steps": 0, **dict.fromkeys(self.COUNTERS, 0), "next_log": 0,
@@ -92,7 +91,7 @@ class RunLoop:
 
     # -- state --------------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        return {"learner": self.learner.state_dict(), "env": env_state(self.env.env),
+        return {"learner": self.learner.state_dict(), "env": env_state(self.env),
                 "counters": dict(self.counters),
                 "windows": {k: list(v) for k, v in self.windows.items()},
                 "torch_rng": torch.get_rng_state(), "config": self.config}
@@ -104,7 +103,7 @@ class RunLoop:
         state = torch.load(path or self.dir / CHECKPOINT, map_location=self.learner.device,
                            weights_only=False)
         self.learner.load_state_dict(state["learner"])
-        load_env_state(self.env.env, state["env"])
+        load_env_state(self.env, state["env"])
         self.counters.update(state["counters"])
         for k, v in state["windows"].items():
             self.windows[k].clear()

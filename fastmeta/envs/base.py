@@ -234,6 +234,23 @@ class BatchedEnv:
         state = None if self._closed else self.get_state()
         return (_rebuild, (type(self), dict(self._env_params), state))
 
+    # -- task ids (envs whose tasks are integer ids) -------------------------------------------
+    @classmethod
+    def all_ids(cls) -> np.ndarray:
+        if cls.num_tasks is None:
+            raise TypeError(f"{cls.name}'s tasks are arrays, not integer ids")
+        return np.arange(cls.num_tasks, dtype=np.int64)
+
+    @classmethod
+    def train_ids(cls) -> np.ndarray:
+        """The task ids `split="train"` draws from (all of them unless the env splits them)."""
+        return cls.all_ids()
+
+    @classmethod
+    def test_ids(cls) -> np.ndarray:
+        """The task ids `split="test"` draws from."""
+        return cls.all_ids()
+
     # -- randomness -------------------------------------------------------------------------
     def seed(self, seed: int) -> None:
         """Re-derive every slot's RNG stream from `seed`."""

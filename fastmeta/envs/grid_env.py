@@ -46,18 +46,6 @@ class GridEnv(BatchedEnv):
         """[(kind, x, y, arg)] in the original's placement order; arg = bus dest (x, y) or ingredient."""
         raise NotImplementedError
 
-    @classmethod
-    def all_ids(cls) -> np.ndarray:
-        return np.arange(cls.num_tasks, dtype=np.int64)
-
-    @classmethod
-    def train_ids(cls) -> np.ndarray:
-        return cls.all_ids()
-
-    @classmethod
-    def test_ids(cls) -> np.ndarray:
-        return cls.all_ids()
-
     # -- derived tables -----------------------------------------------------------------------
     @classmethod
     @functools.cache

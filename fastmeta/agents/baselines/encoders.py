@@ -96,11 +96,11 @@ class StateInstructionEmb(nn.Module):
         return self.fc(torch.relu(torch.cat([self.obs(obs), self.instruction(instruction)], -1)))
 
 
-def build_encoder(emb_cfg: dict, spec) -> RL2Encoder:
+def build_encoder(emb_cfg: dict, sizes) -> RL2Encoder:
     """The RL² encoder from a config's `recurrent_embedder` (or E-RL²'s `embedder`) section."""
     e = emb_cfg["experience_embedder"]
     experience = ExperienceEmb(
-        spec.obs_kind, spec.obs_highs, spec.instruction_highs, spec.num_actions,
+        sizes.obs_kind, sizes.obs_highs, sizes.instruction_highs, sizes.num_actions,
         state_dim=e["state_embed_dim"], instruction_dim=e.get("instruction_embed_dim"),
         action_dim=e.get("action_embed_dim"), reward_dim=e.get("reward_embed_dim"),
         done_dim=e.get("done_embed_dim"), embed_dim=e["embed_dim"])

@@ -42,11 +42,12 @@ class TrialEvaluator(PinnedEvaluator):
         while active.any():
             if frames is not None:
                 frames.append(env.render()[:gif_slots].copy())
-            episode = env.info["episode"].copy()
-            a = learner.act(slots, _t(env.obs, dev), _t(env.instructions, dev), _t(env.tasks, dev))
-            _, rew, term, trunc, info = env.step(a.cpu().numpy())
+            episode = env.episode_index.copy()
+            a = learner.act(slots, _t(env.obs, dev), _t(env.instructions, dev),
+                            _t(env.task_ids, dev))
+            _, rew, term, trunc, _ = env.step(a.cpu().numpy())
             out = learner.observe(slots, _t(episode, dev), _t(rew, dev, torch.float64),
-                                  _t(term | trunc, dev), _t(info["trial_done"], dev),
+                                  _t(term | trunc, dev), _t(env.trial_done, dev),
                                   _t(env.obs, dev), _t(env.instructions, dev))
             if out:
                 s = out["slots"].cpu().numpy()

@@ -22,6 +22,7 @@ from fastmeta.agents.baselines.q_networks import build_network
 from fastmeta.agents.dream.dqn import DQNAgent, epsilon_greedy, td_loss
 from fastmeta.agents.dream.learner import SlotState, build_agent
 from fastmeta.agents.dream.sequence_replay import SequenceReplay
+from fastmeta.agents.env_sizes import NetSizes
 
 AUX_NAMES = {"recurrent": (), "import": ("embedding_distance",),
              "varibad": ("reward_decoding_loss", "state_decoding_loss")}
@@ -48,12 +49,12 @@ class TrialSlots(SlotState):
 
 
 class BaselineLearner:
-    def __init__(self, config: dict, spec, num_slots: int, device="cpu"):
-        self.config, self.spec = config, spec
+    def __init__(self, config: dict, sizes: NetSizes, num_slots: int, device="cpu"):
+        self.config, self.sizes = config, sizes
         self.device = torch.device(device)
         self.quirks = config["fastmeta"]["quirks"]
         self.method = config["agent"]["policy"]["embedder"]["type"]
-        net = build_network(config, spec).to(self.device)
+        net = build_network(config, sizes).to(self.device)
         self.agent: DQNAgent = build_agent(net, config["agent"], self.quirks)
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(int(config["fastmeta"]["seed"]))
@@ -63,13 +64,13 @@ class BaselineLearner:
         self.aux_stats = {k: deque(maxlen=1000) for k in AUX_NAMES[self.method]}
 
     def make_replay(self, num_slots: int, capacity: int) -> SequenceReplay:
-        spec = self.spec
+        sizes = self.sizes
         H = self.agent.online.encoder.hidden_size
         long, f32, u8 = torch.long, torch.float32, torch.uint8
         return SequenceReplay(
-            capacity, 2 * spec.max_steps, num_slots,
-            {"obs": (spec.obs_shape, spec.obs_dtype),
-             "instruction": ((len(spec.instruction_highs),), u8),
+            capacity, 2 * sizes.max_episode_steps, num_slots,
+            {"obs": (sizes.obs_shape, sizes.obs_dtype),
+             "instruction": ((len(sizes.instruction_highs),), u8),
              "prev_action": ((), u8), "prev_reward": ((), f32), "done": ((), u8),
              "actions": ((), u8), "rewards": ((), f32)},
             {"env_id": ((), long), "h1": ((H,), f32), "c1": ((H,), f32)}, self.device)

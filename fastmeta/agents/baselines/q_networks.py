@@ -18,10 +18,10 @@ from fastmeta.agents.dream.embedders import DuelingHead, IDEmb
 class RL2QNet(nn.Module):
     """E-RL²: dueling head straight on the encoder's h_t."""
 
-    def __init__(self, config: dict, spec, whole_tensor_mean: bool, unused_linear: bool):
+    def __init__(self, config: dict, sizes, whole_tensor_mean: bool, unused_linear: bool):
         super().__init__()
-        self.encoder = build_encoder(config["agent"]["policy"]["embedder"], spec)
-        self.head = DuelingHead(self.encoder.hidden_size, spec.num_actions, whole_tensor_mean,
+        self.encoder = build_encoder(config["agent"]["policy"]["embedder"], sizes)
+        self.head = DuelingHead(self.encoder.hidden_size, sizes.num_actions, whole_tensor_mean,
                                 unused_linear)
 
     def step(self, x: TrialInputs, state, env_ids=None, use_ids=None, generator=None):
@@ -36,15 +36,15 @@ class RL2QNet(nn.Module):
 class ImportQNet(nn.Module):
     """IMPORT: Q on Linear(ReLU([b_t, StateInstr(s_t, i)])), b_t = h_t or f(e)."""
 
-    def __init__(self, config: dict, spec, whole_tensor_mean: bool, unused_linear: bool):
+    def __init__(self, config: dict, sizes, whole_tensor_mean: bool, unused_linear: bool):
         super().__init__()
         emb = config["agent"]["policy"]["embedder"]
-        self.encoder = build_encoder(emb["recurrent_embedder"], spec)
-        self.ids = IDEmb(spec.env_id_highs, emb["id_embedder"]["embed_dim"])
-        self.state = StateInstructionEmb(spec.obs_kind, spec.obs_highs, spec.instruction_highs,
+        self.encoder = build_encoder(emb["recurrent_embedder"], sizes)
+        self.ids = IDEmb((sizes.num_tasks,), emb["id_embedder"]["embed_dim"])
+        self.state = StateInstructionEmb(sizes.obs_kind, sizes.obs_highs, sizes.instruction_highs,
                                          emb["state_embedder"]["embed_dim"])
         self.fc = nn.Linear(self.encoder.hidden_size + self.state.embed_dim, emb["embed_dim"])
-        self.head = DuelingHead(emb["embed_dim"], spec.num_actions, whole_tensor_mean,
+        self.head = DuelingHead(emb["embed_dim"], sizes.num_actions, whole_tensor_mean,
                                 unused_linear)
 
     def _q(self, h, x, env_ids, use_ids, acting):
@@ -71,26 +71,26 @@ class VariBADQNet(nn.Module):
     detached), Q on Linear(ReLU([z_t, StateInstr(s_t, i)])), plus the reward/state decoder
     D(z, s, a) that only the auxiliary loss uses."""
 
-    def __init__(self, config: dict, spec, whole_tensor_mean: bool, unused_linear: bool):
+    def __init__(self, config: dict, sizes, whole_tensor_mean: bool, unused_linear: bool):
         super().__init__()
         emb = config["agent"]["policy"]["embedder"]
-        self.encoder = build_encoder(emb["recurrent_embedder"], spec)
+        self.encoder = build_encoder(emb["recurrent_embedder"], sizes)
         z_dim = emb["z_dim"]
         if unused_linear:
             # The original's posterior heads: built, never called (they only count parameters).
             self.fc_mu = nn.Linear(self.encoder.hidden_size, z_dim)
             self.fc_logvar = nn.Linear(self.encoder.hidden_size, z_dim)
-        self.state = StateInstructionEmb(spec.obs_kind, spec.obs_highs, spec.instruction_highs,
+        self.state = StateInstructionEmb(sizes.obs_kind, sizes.obs_highs, sizes.instruction_highs,
                                          emb["state_embedder"]["embed_dim"])
         self.phi = nn.Linear(z_dim + self.state.embed_dim, emb["embed_dim"])
-        self.head = DuelingHead(emb["embed_dim"], spec.num_actions, whole_tensor_mean,
+        self.head = DuelingHead(emb["embed_dim"], sizes.num_actions, whole_tensor_mean,
                                 unused_linear)
-        self.action = nn.Embedding(spec.num_actions, emb["action_embedder"]["embed_dim"])
+        self.action = nn.Embedding(sizes.num_actions, emb["action_embedder"]["embed_dim"])
         self.decoder_in = nn.Linear(z_dim + self.state.embed_dim + self.action.embedding_dim, 128)
         self.decoder_out = nn.Linear(128, 128)
         self.reward_head = nn.Linear(128, 1)
         # One output per observation component (the original's len(observation high)).
-        self.state_head = nn.Linear(128, spec.obs_shape[0])
+        self.state_head = nn.Linear(128, sizes.obs_shape[0])
         self.predict_states = bool(emb["predict_states"])
         self.z_dim, self.z_std = z_dim, 1e-6
 
@@ -115,7 +115,7 @@ class VariBADQNet(nn.Module):
 NETWORKS = {"recurrent": RL2QNet, "import": ImportQNet, "varibad": VariBADQNet}
 
 
-def build_network(config: dict, spec) -> nn.Module:
+def build_network(config: dict, sizes) -> nn.Module:
     quirks = config["fastmeta"]["quirks"]
     cls = NETWORKS[config["agent"]["policy"]["embedder"]["type"]]
-    return cls(config, spec, quirks["whole_tensor_dueling_mean"], quirks["unused_linear"])
+    return cls(config, sizes, quirks["whole_tensor_dueling_mean"], quirks["unused_linear"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from fastmeta.agents.env_sizes import eval_task_ids
 from fastmeta.envs.cooking import drawer_contents
 
 BUS_GOALS = [(0, 0), (8, 8), (0, 8), (8, 0)]
@@ -64,7 +65,7 @@ class PinnedEvaluator:
     def __init__(self, env_name: str, make_env, n: int = 100, seed: int = 0):
         self.env_name, self.n, self.seed = env_name, n, seed
         self.env = make_env(num_envs=n, split="test")
-        self.ids, self.instructions = self.protocol(env_name, self.env.test_ids(), n)
+        self.ids, self.instructions = self.protocol(env_name, eval_task_ids(self.env), n)
 
     def reset(self) -> None:
         self.env.reset(seed=self.seed, tasks=self.ids, instructions=self.instructions)
@@ -100,9 +101,9 @@ class Evaluator(PinnedEvaluator):
         while active.any():
             if frames is not None:
                 frames.append(env.render()[:gif_slots].copy())
-            episode = env.info["episode"].copy()
+            episode = env.episode_index.copy()
             a = learner.act(slots, _t(env.obs, dev), _t(episode, dev), _t(env.instructions, dev),
-                            _t(env.tasks, dev))
+                            _t(env.task_ids, dev))
             _, rew, term, trunc, _ = env.step(a.cpu().numpy())
             out = learner.observe(slots, _t(episode, dev), _t(rew, dev, torch.float64),
                                   _t(term | trunc, dev), _t(env.final_obs, dev))

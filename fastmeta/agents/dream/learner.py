@@ -8,42 +8,25 @@ step; τ does not change in between, so the values are the same).
 """
 from __future__ import annotations
 
-import math
 from collections import deque
 
-import numpy as np
 import torch
 
 from fastmeta.agents.dream.dqn import DQNAgent, EpsilonSchedule, epsilon_greedy, td_loss
 from fastmeta.agents.dream.q_networks import ExplorationQNet, ExploitationQNet
 from fastmeta.agents.dream.sequence_replay import SequenceReplay
 from fastmeta.agents.dream.trajectory_embedder import rewards_from_distances
+from fastmeta.agents.env_sizes import NetSizes
 
 
-class EnvSpecInfo:
-    """What the learner needs to know about an env, read from its native metadata."""
-
-    def __init__(self, env):
-        self.obs_shape = tuple(env.obs.shape[1:])
-        self.obs_kind = "image" if env.obs.dtype == np.uint8 and len(self.obs_shape) == 3 else "grid"
-        self.obs_highs = tuple(getattr(env, "obs_highs", ()))
-        self.instruction_highs = tuple(env.instruction_highs)
-        self.env_id_highs = (int(env.env_id_high),)
-        self.num_actions = int(env.single_action_space.n)
-        self.max_steps = int(getattr(env, "max_steps", 20))
-        if self.obs_kind == "image":
-            self.obs_highs = ()
-        self.obs_dtype = torch.uint8 if self.obs_kind == "image" else torch.uint8 \
-            if max(self.obs_highs) <= 256 else torch.int16
-
-
-def build_networks(config: dict, spec: EnvSpecInfo):
-    """The exploitation and exploration Q-networks of `config` for the env described by `spec`."""
+def build_networks(config: dict, sizes: NetSizes):
+    """The exploitation and exploration Q-networks of `config` for an env of `sizes`."""
     quirks = config["fastmeta"]["quirks"]
     ip = config["instruction_agent"]["policy"]["embedder"]
     ep = config["exploration_agent"]["policy"]["embedder"]
     exploit = ExploitationQNet(
-        spec.obs_kind, spec.obs_highs, spec.instruction_highs, spec.env_id_highs, spec.num_actions,
+        sizes.obs_kind, sizes.obs_highs, sizes.instruction_highs, (sizes.num_tasks,),
+        sizes.num_actions,
         obs_dim=ip["obs_embedder"]["embed_dim"], instruction_dim=ip["instruction_embedder"]["embed_dim"],
         transition_state_dim=ip["transition_embedder"]["state_embed_dim"],
         transition_action_dim=ip["transition_embedder"]["action_embed_dim"],
@@ -51,7 +34,7 @@ def build_networks(config: dict, spec: EnvSpecInfo):
         penalty=ip["trajectory_embedder"]["penalty"],
         whole_tensor_mean=quirks["whole_tensor_dueling_mean"], unused_linear=quirks["unused_linear"])
     explore = ExplorationQNet(
-        spec.obs_kind, spec.obs_highs, spec.num_actions,
+        sizes.obs_kind, sizes.obs_highs, sizes.num_actions,
         state_dim=ep["experience_embedder"]["state_embed_dim"],
         action_dim=ep["experience_embedder"]["action_embed_dim"],
         experience_dim=ep["experience_embedder"]["embed_dim"], hidden=ep["embed_dim"],
@@ -106,13 +89,13 @@ class Slots(SlotState):
 
 
 class DreamLearner:
-    def __init__(self, config: dict, spec: EnvSpecInfo, num_slots: int, device="cpu"):
+    def __init__(self, config: dict, sizes: NetSizes, num_slots: int, device="cpu"):
         self.config = config
-        self.spec = spec
+        self.sizes = sizes
         self.device = torch.device(device)
         self.quirks = config["fastmeta"]["quirks"]
         self.ids_in_updates = config["fastmeta"]["ids_in_updates"]
-        exploit_net, explore_net = build_networks(config, spec)
+        exploit_net, explore_net = build_networks(config, sizes)
         self.exploit = build_agent(exploit_net.to(self.device), config["instruction_agent"], self.quirks)
         self.explore = build_agent(explore_net.to(self.device), config["exploration_agent"], self.quirks)
         self.generator = torch.Generator(device=self.device)
@@ -124,8 +107,8 @@ class DreamLearner:
 
     def make_replays(self, num_slots: int, capacity: int | None = None):
         """The exploration and exploitation replays (episode capacity from the config)."""
-        spec, cfg = self.spec, self.config
-        T, D, dt = spec.max_steps, spec.obs_shape, spec.obs_dtype
+        sizes, cfg = self.sizes, self.config
+        T, D, dt = sizes.max_episode_steps, sizes.obs_shape, sizes.obs_dtype
         He, Hx = self.explore.online.lstm.hidden_size, self.exploit.online.lstm.hidden_size
         long, f32, u8 = torch.long, torch.float32, torch.uint8
         explore = SequenceReplay(
@@ -135,7 +118,7 @@ class DreamLearner:
         exploit = SequenceReplay(
             capacity or cfg["instruction_agent"]["buffer"]["max_buffer_size"], T, num_slots,
             {"obs": (D, dt), "actions": ((), u8), "rewards": ((), f32)},
-            {"env_id": ((), long), "instruction": ((len(spec.instruction_highs),), long),
+            {"env_id": ((), long), "instruction": ((len(sizes.instruction_highs),), long),
              "traj_obs": ((T + 1, *D), dt), "traj_actions": ((T + 1,), u8),
              "traj_len": ((), long), "h1": ((Hx,), f32), "c1": ((Hx,), f32)}, self.device)
         return explore, exploit

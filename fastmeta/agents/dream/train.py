@@ -31,9 +31,9 @@ class Trainer(RunLoop):
 
     def step(self) -> int:
         env, lr, dev, c = self.env, self.learner, self.learner.device, self.counters
-        episode = env.info["episode"].copy()
+        episode = env.episode_index.copy()
         a = lr.act(lr.slots, _t(env.obs, dev), _t(episode, dev), _t(env.instructions, dev),
-                   _t(env.tasks, dev))
+                   _t(env.task_ids, dev))
         _, rew, term, trunc, _ = env.step(a.cpu().numpy())
         out = lr.observe(lr.slots, _t(episode, dev), _t(rew, dev, torch.float64),
                          _t(term | trunc, dev), _t(env.final_obs, dev))

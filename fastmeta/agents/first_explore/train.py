@@ -164,15 +164,16 @@ def derive_seed(*key: int) -> int:
 
 
 def make_env(args: Args, num_envs: int, episodes: int):
-    """The native batched env of `args.env`; `episodes` per lifetime (pulls for the bandit)."""
+    """The native batched env of `args.env` with `episodes_per_trial=episodes`: one trial is one
+    First-Explore lifetime (for the bandit, one episode is one pull)."""
     if args.env == "bandit":
         return fastmeta.make("FixedArmBandit", num_envs=num_envs, seed=0, minval=args.minval,
-                             num_arms=args.num_arms, episodes_per_lifetime=episodes)
+                             num_arms=args.num_arms, episodes_per_trial=episodes)
     if args.env == "treasure":
         return fastmeta.make("DarkTreasureRoom", num_envs=num_envs, seed=0, minval=args.minval,
-                             episode_length=args.ep_len, episodes_per_lifetime=episodes)
+                             episode_length=args.ep_len, episodes_per_trial=episodes)
     return fastmeta.make("RayMaze", num_envs=num_envs, seed=0, p_reward=args.p_reward,
-                         episode_length=args.ep_len, episodes_per_lifetime=episodes)
+                         episode_length=args.ep_len, episodes_per_trial=episodes)
 
 
 def model_config(args: Args):
