@@ -14,9 +14,10 @@ from torch import nn
 import fastmeta
 from fastmeta.agents.dream import config as C
 from fastmeta.agents.dream.evaluate import _t
-from fastmeta.agents.dream.learner import DreamLearner, EnvSpecInfo
+from fastmeta.agents.dream.learner import DreamLearner
 from fastmeta.agents.dream.recurrent import UnrolledLSTM
 from fastmeta.agents.dream.sequence_replay import SequenceReplay
+from fastmeta.agents.env_sizes import net_sizes
 
 torch.set_num_threads(1)
 B, T = 32, 21
@@ -106,12 +107,12 @@ def _learner(n):
     env = fastmeta.make("distraction", num_envs=n, seed=0, episodes_per_trial=2)
     env.reset()
     torch.manual_seed(0)
-    return env, DreamLearner(cfg, EnvSpecInfo(env), n)
+    return env, DreamLearner(cfg, net_sizes(env), n)
 
 
 def _vector_step(env, lr):
-    ep = env.info["episode"].copy()
-    a = lr.act(lr.slots, _t(env.obs, "cpu"), _t(ep, "cpu"), _t(env.instructions, "cpu"), _t(env.tasks, "cpu"))
+    ep = env.episode_index.copy()
+    a = lr.act(lr.slots, _t(env.obs, "cpu"), _t(ep, "cpu"), _t(env.instructions, "cpu"), _t(env.task_ids, "cpu"))
     _, rew, term, trunc, _ = env.step(a.numpy())
     lr.observe(lr.slots, _t(ep, "cpu"), _t(rew, "cpu", torch.float64), _t(term | trunc, "cpu"),
                _t(env.final_obs, "cpu"))

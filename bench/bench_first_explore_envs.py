@@ -12,7 +12,7 @@ from tests.reference.ray_maze import RayMazeRef
 from tests.reference.treasure_room import TreasureRoomRef
 
 ENVS = ["FixedArmBandit", "DarkTreasureRoom", "RayMaze"]
-STEPS = 64  # steps per round, actions pre-generated; crosses episode and lifetime boundaries
+STEPS = 64  # steps per round, actions pre-generated; crosses episode and trial boundaries
 
 
 def _actions(env, steps, seed=0, dtype=np.int64):

@@ -1,5 +1,5 @@
 """One First-Explore training update on the deceptive bandit at the paper's batch size (128
-lifetimes, 99 explore pulls + 100 exploit predictions each, 3-layer trunk), against the simple
+trials, 99 explore pulls + 100 exploit predictions each, 3-layer trunk), against the simple
 baseline measured in the same run: the same update with a rollout that recomputes the whole
 prefix at every pull instead of decoding against the KV cache.
 

@@ -17,6 +17,7 @@ from bench.conftest import PEERS
 
 SCALING = "bench_env_scaling.py"
 PEERS_FILE = "bench_peers.py"
+VIEWS = "bench_views.py"
 KEY_SIZES = (1, 64, 4096, 65536)
 SIGN = "miniworld_sign"
 # The same-run baselines of the summary: plain-Python references stepping one object per slot
@@ -186,6 +187,36 @@ def reset_section(rows: list[dict]) -> list[str]:
             "`reset()`: a new task in every slot (mazes and treasure layouts generated, the sign's "
             "first frame rendered) and its first observation.", ""] + \
         _table(["env", "num_envs", "slot resets/s", "ms per reset()"], body)
+
+
+def views_section(rows: list[dict]) -> list[str]:
+    """The Gymnasium view's cost over the native step it wraps (bench_views.py)."""
+    vs = [r for r in rows if r["file"] == VIEWS and "per_call_s" in r]
+    if not vs:
+        return []
+    cell = {(r["env"], r["num_envs"], r["view"]): r for r in vs}
+    body = []
+    for env, n in sorted({(r["env"], r["num_envs"]) for r in vs}):
+        native = cell.get((env, n, "native"))
+        row = [f"`{env}`", f"{n:,}"]
+        for view in ("native", "view-nocopy", "view-copy"):
+            r = cell.get((env, n, view))
+            row.append(f"{si(r['sps'])} ({r['per_call_s'] * 1e6:,.0f} µs)" if r else "—")
+        for view in ("view-nocopy", "view-copy"):
+            r = cell.get((env, n, view))
+            row.append(f"+{(r['per_call_s'] - native['per_call_s']) * 1e6:,.0f} µs, "
+                       f"{native['per_call_s'] / r['per_call_s']:.0%}" if r and native else "—")
+        body.append(row)
+    return ["## Gymnasium view overhead", "",
+            "`MetaVectorEnv.step` (`fastmeta.registry.make_vector`, NEXT_STEP autoreset) against the "
+            "bare native `step()` it wraps, random actions, one thread. The view builds the meta-RL "
+            "Dict observation and the info dict; after a call that ended some slot's trial, that "
+            "slot starts its next trial without moving and the native env steps the others through "
+            "`step_slots`. `copy=True` (the default) returns fresh arrays, `copy=False` the view's "
+            "own buffers. Cells: env-steps/s (time per call); the last two columns: time the view "
+            "adds per call, and its throughput as a share of the native step's.", ""] + \
+        _table(["env", "num_envs", "native", "view copy=False", "view copy=True",
+                "copy=False adds", "copy=True adds"], body)
 
 
 def _footprints(rows):
@@ -358,7 +389,7 @@ def learners_section(rows: list[dict]) -> list[str]:
                  f"{r['updates'] / r['median_s']:.3g}"] for r in sorted(lr, key=lambda r: (r["impl"], r["env"]))]
         lines += ["In their training loops, one torch thread, `fast` presets. DREAM: a vector step of "
                   "N slots plus the gradient steps its cadence implies (both agents); First-Explore: "
-                  "one update = a batch of N lifetimes rolled out and one gradient step.", ""]
+                  "one update = a batch of N trials rolled out and one gradient step.", ""]
         lines += _table(["learner", "env", "slots / batch", "env steps/s", "updates/s"], body, "llrrr")
     else:
         lines += ["No learner benchmark ran."]
@@ -493,11 +524,12 @@ def write_report(json_path, out_dir, rc: int | None = None) -> str:
     cost_lines, fits = cost_section(rows, data)
     sections = [["# fastmeta benchmark report", "",
                  "Env-steps/s of every fastmeta env against batch size, with random actions and with a "
-                 "policy network, threads, meta-resets, memory, the machine's bandwidth limit, how cost "
-                 "grows, the learners, and peers measured in the same run. Regenerate with "
-                 "`python -m bench` (`--quick` for a one-minute version)."],
+                 "policy network, threads, meta-resets, the Gymnasium view's overhead, memory, the "
+                 "machine's bandwidth limit, how cost grows, the learners, and peers measured in the "
+                 "same run. Regenerate with `python -m bench` (`--quick` for a one-minute version)."],
                 machine_section(data, rc), summary_section(rows), sweep_section(rows),
-                threads_section(rows), reset_section(rows), memory_section(rows),
+                threads_section(rows), reset_section(rows), views_section(rows),
+                memory_section(rows),
                 limit_section(rows, data), cost_lines, sign_section(rows), learners_section(rows),
                 peers_section(rows, data, _peer_skips(skips)), all_rows_section(rows),
                 problems_section(skips, failures)]

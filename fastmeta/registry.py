@@ -120,7 +120,8 @@ def list_envs() -> list[str]:
     return sorted(ENVS)
 
 
-_DREAM_VIEW = {"first_episode_no_optimization": True}   # as the original's baselines train
+# as the original's baselines train and its E-RL² wrapper observes (dream.md §2.7)
+_DREAM_VIEW = {"first_episode_no_optimization": True, "prev_action_reset": "episode"}
 _GRID = "fastmeta.envs"
 register(EnvSpec("vanilla", f"{_GRID}.vanilla_bus:VanillaBus", "fastmeta/VanillaBus-v0", ("VanillaBus", "city"), view_kwargs=_DREAM_VIEW))
 register(EnvSpec("distraction", f"{_GRID}.distraction_bus:DistractionBus", "fastmeta/DistractionBus-v0", ("DistractionBus",), view_kwargs=_DREAM_VIEW))

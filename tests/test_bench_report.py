@@ -30,7 +30,7 @@ def _can_render() -> bool:
 @pytest.fixture(scope="module")
 def smoke_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
-    expr = "test_steps_random or test_footprint or (test_stream_copy and L2)"
+    expr = "test_steps_random or test_footprint or (test_stream_copy and L2) or test_view_step"
     if not _can_render():
         expr = f"({expr}) and not miniworld_sign"
     env = dict(os.environ, FASTMETA_BENCH_SMOKE="1", PYTHONPATH=str(ROOT))
@@ -47,6 +47,7 @@ def test_report_has_every_section(smoke_report):
     _, text = smoke_report
     for heading in ("## Machine", "## Env steps per second", "## Memory per env slot",
                     "## Physical limit", "## How cost grows with num_envs", "## Learners",
+                    "## Gymnasium view overhead",
                     "## Peers, side by side", "## Every measurement"):
         assert heading in text, heading
     assert "| env | N=1 (R / N) |" in text
@@ -61,6 +62,14 @@ def test_report_covers_every_registered_env(smoke_report):
     for name in envs:
         assert f"| `{name}` |" in summary, name
         assert f"| `{name}` |" in memory, name
+
+
+def test_report_shows_the_view_overhead(smoke_report):
+    _, text = smoke_report
+    views = text.split("## Gymnasium view overhead")[1].split("\n## ")[0]
+    for name in ("map", "FixedArmBandit"):
+        row = next(line for line in views.splitlines() if line.startswith(f"| `{name}` | 4,096 |"))
+        assert row.count("µs") == 5 and "—" not in row, row
 
 
 def test_report_numbers_are_finite(smoke_report):
@@ -100,7 +109,7 @@ def test_footprint_counts_each_buffer_once():
     env = Fake()
     env.obs = np.zeros((10, 3), np.int64)          # 240 B
     env.view = env.obs.T                            # a view: not counted again
-    env.info = {"episode": np.zeros(10, np.int64)}  # 80 B, inside a dict
+    env.info = {"episode_index": np.zeros(10, np.int64)}  # 80 B, inside a dict
     env.tables = [np.zeros(7, np.int8)]             # 7 B, inside a list
     env.scalar = 3
     assert footprint.total_bytes(env) == 240 + 80 + 7

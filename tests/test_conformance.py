@@ -451,3 +451,67 @@ def test_unknown_names_and_parameters():
 def test_names_and_gym_ids_resolve_to_the_same_env():
     for alias in ("distraction", "DistractionBus", "fastmeta/DistractionBus-v0", "DistractionBus-v0"):
         assert type(fastmeta.make(alias)).__name__ == "DistractionBus"
+
+
+# -- the meta-RL observation ----------------------------------------------------------------------
+PIN = dict(tasks=np.array([0, 0]), instructions=np.tile(np.array([[8, 8], [0, 0]]), (2, 1, 1)))
+
+
+def test_grid_trial_observation_reward_zeroing_and_boundary():
+    venv = gymnasium.make_vec("fastmeta/VanillaBus-v0", num_envs=2)
+    obs, info = venv.reset(options=PIN)
+    assert obs["instruction"].tolist() == [[8, 8], [8, 8]] and obs["prev_action"].tolist() == [0, 0]
+    assert obs["trial_start"].tolist() == [1, 1] and obs["episode_start"].tolist() == [1, 1]
+    obs, rew, term, trunc, info = venv.step(np.array([1, 4]))
+    assert rew.tolist() == [0.0, 0.0]                       # first episode is not optimised
+    assert obs["prev_reward"][:, 0].tolist() == [np.float32(-0.1)] * 2   # ... but observed
+    assert obs["prev_action"].tolist() == [2, 5] and obs["episode_start"].tolist() == [0, 0]
+    obs, rew, term, trunc, info = venv.step(np.array([6, 4]))  # slot 0 ends episode 1
+    assert obs["episode_start"].tolist() == [1, 0] and obs["prev_action"].tolist() == [0, 5]
+    assert obs["prev_reward"][0, 0] == np.float32(-0.1 - 18 * 0.1) and rew[0] == 0.0
+    assert obs["instruction"][0].tolist() == [0, 0] and obs["observation"][0].tolist() == [4, 4, 0]
+    assert not term[0] and info["episode_index"].tolist() == [1, 0] and obs["trial_start"][0] == 0
+    obs, rew, term, trunc, info = venv.step(np.array([6, 4]))  # slot 0 ends the trial
+    assert rew[0] == -0.1 - 19 * 0.1 and term.tolist() == [True, False] and not trunc.any()
+    # NEXT_STEP: the trial's last observation now, a new trial on the next call
+    assert obs["instruction"][0].tolist() == [0, 0] and obs["prev_action"][0] == 7
+    assert obs["episode_start"][0] == 0 and obs["trial_start"][0] == 0
+    obs, rew, term, trunc, info = venv.step(np.array([6, 4]))
+    assert rew[0] == 0.0 and not term[0] and obs["prev_action"][0] == 0
+    assert obs["trial_start"][0] == 1 and obs["episode_start"][0] == 1
+    assert info["episode_index"][0] == 0 and obs["observation"][0].tolist() == [4, 4, 0]
+
+
+def test_timeout_is_truncated_not_terminated():
+    venv = gymnasium.make_vec("fastmeta/VanillaBus-v0", num_envs=2)
+    venv.reset(options=PIN)
+    for t in range(40):
+        obs, rew, term, trunc, info = venv.step(np.array([4, 4]))
+    assert trunc.all() and not term.any()
+
+
+def test_bandit_observation_carries_the_pulled_arm_across_its_one_step_episodes():
+    venv = gymnasium.make_vec("fastmeta/FixedArmBandit-v0", num_envs=2)
+    assert "observation" not in venv.single_observation_space.spaces   # no empty Box
+    venv.reset(seed=0)
+    for arms in ([3, 5], [0, 9]):
+        obs, rew, term, trunc, info = venv.step(np.array(arms))
+        assert obs["prev_action"].tolist() == [a + 1 for a in arms]
+        assert np.array_equal(obs["prev_reward"][:, 0], rew.astype(np.float32))
+        assert obs["episode_start"].tolist() == [1, 1] and obs["trial_start"].tolist() == [0, 0]
+    assert rew[0] == np.float32(0.5)   # the fixed arm pays minval exactly
+    grid = gymnasium.make_vec("fastmeta/VanillaBus-v0", num_envs=1, prev_action_reset="trial")
+    grid.reset(options={k: v[:1] for k, v in PIN.items()})
+    obs, *_ = grid.step(np.array([6]))           # ends episode 1; the action stays visible
+    assert obs["episode_start"][0] == 1 and obs["prev_action"][0] == 7
+    with pytest.raises(ValueError, match="prev_action_reset"):
+        gymnasium.make_vec("fastmeta/VanillaBus-v0", num_envs=1, prev_action_reset="never")
+
+
+def test_make_vec_kwargs_reach_env_and_view():
+    venv = gymnasium.make_vec("fastmeta/DistractionBus-v0", num_envs=3, split="test",
+                              first_episode_no_optimization=False, autoreset_mode="same_step")
+    assert venv.env.split == "test" and not venv.first_episode_no_optimization
+    obs, info = venv.reset(seed=1)
+    from fastmeta.envs.distraction_bus import DistractionBus
+    assert set(info["task_id"].tolist()) <= set(DistractionBus.test_ids().tolist())

@@ -46,7 +46,7 @@ def test_kernel_matches_reference(kind, n, seed, data):
     actions = data.draw(st.lists(st.lists(st.integers(0, 8), min_size=n, max_size=n),
                                  min_size=steps, max_size=steps))
     for row in actions:
-        episode_before = env.info["episode"].copy()
+        episode_before = env.info["episode_index"].copy()
         obs, rew, term, trunc, info = env.step(np.array(row, dtype=np.int64))
         for i, a in enumerate(row):
             r_obs, r_rew, r_term, r_trunc = refs[i].step(a)
@@ -56,7 +56,7 @@ def test_kernel_matches_reference(kind, n, seed, data):
                 assert env.final_obs[i].tolist() == r_obs
                 trial_over = episode_before[i] == 1
                 assert info["trial_done"][i] == trial_over
-                assert info["episode"][i] == (0 if trial_over else 1)
+                assert info["episode_index"][i] == (0 if trial_over else 1)
                 if not trial_over:
                     assert env.tasks[i] == refs[i].env.env_id
                 refs[i].start(env.tasks[i], env.instructions[i])
@@ -213,7 +213,7 @@ def test_fixed_instructions_keep_the_first_draw():
     env.reset()
     first = env.instructions.copy()
     env.step(np.full(64, 6))  # end every first episode
-    assert (env.info["episode"] == 1).all()
+    assert (env.info["episode_index"] == 1).all()
     np.testing.assert_array_equal(env.instructions, first)
 
 

@@ -48,8 +48,15 @@ def hand_task(v=(), h=(), goals=(), values=()):
     return RayMazeTask(v_walls=V, h_walls=H, goals=g, goal_values=val)
 
 
+def make(num_envs=1, seed=0, **kw):
+    """A reset RayMaze (native envs start nothing until their first reset)."""
+    env = fastmeta.make("RayMaze", num_envs=num_envs, seed=seed, **kw)
+    env.reset()
+    return env
+
+
 def env_with(task, **kw):
-    env = fastmeta.make("RayMaze", num_envs=1, seed=0, **kw)
+    env = make(**kw)
     env.reset(tasks=task)
     return env
 
@@ -65,11 +72,10 @@ def act(env, *actions):
 @settings(max_examples=20, deadline=None)
 @given(n=st.sampled_from([1, 2, 5]), seed=st.integers(0, 2**63),
        p_reward=st.sampled_from([0.3, 0.0, 1.0, 0.5]), penalty=st.sampled_from([-1.0, 0.0]),
-       lifetime=st.integers(1, 3), data=st.data())
-def test_kernel_matches_reference(n, seed, p_reward, penalty, lifetime, data):
-    env = fastmeta.make("RayMaze", num_envs=n, seed=seed, p_reward=p_reward,
-                        penalty_value=penalty, episodes_per_lifetime=lifetime)
-    refs = [R.RayMazeRef(seed, i, p_reward, 1.0, penalty, lifetime) for i in range(n)]
+       trial=st.integers(1, 3), data=st.data())
+def test_kernel_matches_reference(n, seed, p_reward, penalty, trial, data):
+    env = make(n, seed, p_reward=p_reward, penalty_value=penalty, episodes_per_trial=trial)
+    refs = [R.RayMazeRef(seed, i, p_reward, 1.0, penalty, trial) for i in range(n)]
     check_tasks_equal(env, refs)
     np.testing.assert_array_equal(env.obs, np.array([r.obs() for r in refs], dtype=np.float32))
     steps = data.draw(st.integers(1, 45))
@@ -84,7 +90,7 @@ def test_kernel_matches_reference(n, seed, p_reward, penalty, lifetime, data):
         np.testing.assert_array_equal(trunc, [o[2] for o in out])
         assert not term.any()
         np.testing.assert_array_equal(info["trial_done"], [o[3] for o in out])
-        np.testing.assert_array_equal(info["episode"], [r.episode for r in refs])
+        np.testing.assert_array_equal(info["episode_index"], [r.episode for r in refs])
         ended = np.flatnonzero(trunc)
         np.testing.assert_array_equal(env.final_obs[ended],
                                       np.array([out[i][0] for i in ended], dtype=np.float32).reshape(-1, 30))
@@ -218,12 +224,12 @@ def test_overlapping_goals_pay_their_mean():
 
 
 def test_each_episode_restarts_and_may_pay_again():
-    env = env_with(hand_task(goals=[(1.0, 1.3, 0.0, 1.0)], values=[1.0]), episodes_per_lifetime=3)
+    env = env_with(hand_task(goals=[(1.0, 1.3, 0.0, 1.0)], values=[1.0]), episodes_per_trial=3)
     start = env.obs[0].copy()
     rewards = act(env, *[0] * 20)
     term, trunc, info = env.terminated, env.truncated, env.info
     assert rewards[0] == 1 and sum(rewards) == 1 and trunc[0] and not term[0]
-    assert env.px[0] == 0.5 and env.heading[0] == 0 and info["episode"][0] == 1
+    assert env.px[0] == 0.5 and env.heading[0] == 0 and info["episode_index"][0] == 1
     np.testing.assert_array_equal(env.obs[0], start)
     assert env.final_obs[0, 7] == np.float32(0.1)
     assert act(env, 0) == [1]
@@ -268,7 +274,7 @@ def test_generated_mazes_are_spanning_trees_with_4_interior_walls():
 
 def test_reset_observation_anchors():
     n = 16384  # as many mazes as the spec's measurement
-    env = fastmeta.make("RayMaze", num_envs=n, seed=12)
+    env = make(n, 12)
     d, t = env.obs[:, :15], env.obs[:, 15:]
     assert d.min() == np.float32(0.45) and abs(d.max() - 3.15) < 0.005
 
@@ -286,7 +292,7 @@ def test_reset_observation_anchors():
 
 def test_uniform_random_return_anchor():
     n = 16384
-    env = fastmeta.make("RayMaze", num_envs=n, seed=5)
+    env = make(n, 5)
     rng = np.random.default_rng(5)
     ret = np.zeros(n)
     for _ in range(20):
@@ -300,9 +306,9 @@ def test_uniform_random_return_anchor():
         assert abs(frac - p) < 4 * math.sqrt(p * (1 - p) / n)
 
 
-# -- lifetimes, tasks, seeding -------------------------------------------------------------------
-def test_lifetime_keeps_task_then_draws_a_new_one():
-    env = fastmeta.make("RayMaze", num_envs=8, seed=1, episodes_per_lifetime=2)
+# -- trials, tasks, seeding ----------------------------------------------------------------------
+def test_trial_keeps_task_then_draws_a_new_one():
+    env = make(8, 1, episodes_per_trial=2)
     first = env.tasks
     a = np.zeros(8, dtype=np.int64)
     for t in range(40):
@@ -310,12 +316,12 @@ def test_lifetime_keeps_task_then_draws_a_new_one():
         if t < 39:
             assert not info["trial_done"].any()
             np.testing.assert_array_equal(env.tasks.goals, first.goals)
-    assert info["trial_done"].all() and (info["episode"] == 0).all()
+    assert info["trial_done"].all() and (info["episode_index"] == 0).all()
     assert not np.array_equal(env.tasks.goals, first.goals)
 
 
 def test_pinned_tasks_and_save_load(tmp_path):
-    env = fastmeta.make("RayMaze", num_envs=4, seed=3, episodes_per_lifetime=1)
+    env = make(4, 3, episodes_per_trial=1)
     evalset = env.sample_tasks(4, seed=9)
     evalset.save(tmp_path / "mazes.npz")
     loaded = RayMazeTask.load(tmp_path / "mazes.npz")
@@ -332,8 +338,8 @@ def test_pinned_tasks_and_save_load(tmp_path):
 
 
 def test_slot_results_independent_of_batch_size_and_seeded():
-    a = fastmeta.make("RayMaze", num_envs=2, seed=21)
-    b = fastmeta.make("RayMaze", num_envs=7, seed=21)
+    a = make(2, 21)
+    b = make(7, 21)
     np.testing.assert_array_equal(a.obs, b.obs[:2])
     for t in range(30):
         act_a = np.array([t % 3, (t * 7) % 3])
@@ -347,14 +353,14 @@ def test_slot_results_independent_of_batch_size_and_seeded():
 
 def test_two_threads_are_bit_identical_to_one():
     """num_threads=2 steps with the threaded kernel: every output, the tasks (sampled and pinned)
-    and the RNG streams match the single-thread env exactly, across episode and lifetime ends."""
-    assert_two_threads_match_one("RayMaze", 3, episodes_per_lifetime=2)
+    and the RNG streams match the single-thread env exactly, across episode and trial ends."""
+    assert_two_threads_match_one("RayMaze", 3, episodes_per_trial=2)
 
 
 # -- bad input -----------------------------------------------------------------------------------
 def snapshot(env):
     return [env.rng_states.copy(), env.obs.copy(), env.px.copy(), env.heading.copy(),
-            env.tasks.goals, env.episode.copy()]
+            env.tasks.goals, env.episode_index.copy()]
 
 
 @pytest.mark.parametrize("actions, err", [
@@ -362,7 +368,7 @@ def snapshot(env):
     (np.array([0.0, 1.0]), TypeError), (np.array([[0, 1]]), ValueError)])
 @pytest.mark.parametrize("num_threads", [1, 2])
 def test_bad_actions_raise_and_leave_state(actions, err, num_threads):
-    env = fastmeta.make("RayMaze", num_envs=2, seed=0, num_threads=num_threads)
+    env = make(2, 0, num_threads=num_threads)
     env.step(np.array([0, 2]))
     before = snapshot(env)
     with pytest.raises(err, match="actions"):
@@ -375,16 +381,16 @@ def test_bad_actions_raise_and_leave_state(actions, err, num_threads):
     (dict(p_reward=1.5), ValueError, "p_reward"), (dict(p_reward=-0.1), ValueError, "p_reward"),
     (dict(p_reward="x"), TypeError, "p_reward"), (dict(episode_length=0), ValueError, "episode_length"),
     (dict(penalty_value=float("inf")), ValueError, "penalty_value"),
-    (dict(episodes_per_lifetime=0), ValueError, "episodes"), (dict(side_rays=3), ValueError, "side_rays"),
-    (dict(num_threads=0), ValueError, "num_threads"), (dict(num_threads=1.5), ValueError, "num_threads"),
-    (dict(num_threads="2"), ValueError, "num_threads")])
+    (dict(episodes_per_trial=0), ValueError, "episodes"), (dict(side_rays=3), ValueError, "side_rays"),
+    (dict(num_threads=0), ValueError, "num_threads"), (dict(num_threads=1.5), TypeError, "num_threads"),
+    (dict(num_threads="2"), TypeError, "num_threads")])
 def test_bad_parameters(kw, err, match):
     with pytest.raises(err, match=match):
         fastmeta.make("RayMaze", num_envs=2, **kw)
 
 
 def test_bad_tasks_raise_and_leave_state():
-    env = fastmeta.make("RayMaze", num_envs=2, seed=0)
+    env = make(2, 0)
     before = snapshot(env)
     open_room = hand_task()
     open_room.v_walls[3, 1] = False
@@ -405,7 +411,15 @@ def test_gymnasium_views():
     venv = gymnasium.make_vec("fastmeta/RayMaze-v0", num_envs=8, penalty_value=0.0)
     assert isinstance(venv, gymnasium.vector.VectorEnv)
     obs, _ = venv.reset(seed=2)
-    assert obs.shape == (8, 30) and obs.dtype == np.float32
+    assert obs["observation"].shape == (8, 30) and obs["observation"].dtype == np.float32
+    for _ in range(20):
+        obs, rew, term, trunc, info = venv.step(venv.action_space.sample())
+    # the first of the trial's 6 episodes ended: the next one starts, the trial goes on
+    assert obs["episode_start"].all() and not (term | trunc).any() and (rew >= 0).all()
+    np.testing.assert_array_equal(info["episode_index"], 1)
+    venv = gymnasium.make_vec("fastmeta/RayMaze-v0", num_envs=8, penalty_value=0.0,
+                              episodes_per_trial=1, autoreset_mode="same_step")
+    venv.reset(seed=2)
     for _ in range(20):
         obs, rew, term, trunc, info = venv.step(venv.action_space.sample())
     assert trunc.all() and info["_final_obs"].all() and (rew >= 0).all()
@@ -432,7 +446,7 @@ def test_render_shows_goals_walls_and_agent():
 
 
 def test_restart_episode_keeps_task_and_episode_index():
-    env = fastmeta.make("RayMaze", num_envs=3, seed=8, episodes_per_lifetime=4)
+    env = make(3, 8, episodes_per_trial=4)
     start, tasks = env.obs.copy(), env.tasks
     for _ in range(25):
         env.step(np.zeros(3, dtype=np.int64))
@@ -440,7 +454,7 @@ def test_restart_episode_keeps_task_and_episode_index():
     env.restart_episode()
     np.testing.assert_array_equal(env.obs, start)
     np.testing.assert_array_equal(env.tasks.goals, tasks.goals)
-    assert (env.episode == 1).all() and (env.px == 0.5).all() and not env.touched.any()
+    assert (env.episode_index == 1).all() and (env.px == 0.5).all() and not env.touched.any()
     np.testing.assert_array_equal(env.rng_states, state)
 
 

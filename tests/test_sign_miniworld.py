@@ -91,7 +91,7 @@ def test_rollouts_match_miniworld(original):
         env.reset()
         env.pos[0] = (x, z)
         env.theta[0] = theta
-        env._task[0], env.instruction[0] = task, instruction
+        env.task_ids[0], env.instructions[0, 0] = task, instruction
         for t, (mx, mz, mdir, mrew, mterm, mtrunc) in enumerate(records[a:b]):
             env.step(np.array([acts[t]]))
             done = env.terminated[0] or env.truncated[0]

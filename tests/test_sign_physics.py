@@ -30,8 +30,8 @@ def pose_env(n=1, **kw):
 def place(env, slot, x, z, theta, task=0, instruction=0, steps=0):
     env.pos[slot] = (x, z)
     env.theta[slot] = theta
-    env._task[slot] = task
-    env.instruction[slot] = instruction
+    env.task_ids[slot] = task
+    env.instructions[slot] = instruction
     env.steps[slot] = steps
 
 
@@ -105,8 +105,8 @@ def test_kernel_matches_reference(case):
             last = (env.final_pos[0, 0], env.final_pos[0, 1], env.final_theta[0])
             assert last == (r.x, r.z, r.theta)
             assert env.steps[0] == 0
-            r = ref.SignReference(env.pos[0, 0], env.pos[0, 1], env.theta[0], env._task[0],
-                                  env.instruction[0])
+            r = ref.SignReference(env.pos[0, 0], env.pos[0, 1], env.theta[0], env.task_ids[0],
+                                  env.instructions[0, 0])
         else:
             assert (env.pos[0, 0], env.pos[0, 1], env.theta[0]) == (r.x, r.z, r.theta)
 
@@ -117,7 +117,7 @@ def test_batch_matches_reference_slot_by_slot(seed, flat):
     n = 64
     env = pose_env(n)
     env.reset(seed=seed)
-    refs = [ref.SignReference(*env.pos[i], env.theta[i], env._task[i], env.instruction[i])
+    refs = [ref.SignReference(*env.pos[i], env.theta[i], env.task_ids[i], env.instructions[i, 0])
             for i in range(n)]
     for t in range(30):
         acts = np.array(flat[t * n:(t + 1) * n])
@@ -126,8 +126,8 @@ def test_batch_matches_reference_slot_by_slot(seed, flat):
             out = refs[i].step(acts[i])
             assert (env.rew[i], env.terminated[i], env.truncated[i]) == out
             if out[1] or out[2]:
-                refs[i] = ref.SignReference(*env.pos[i], env.theta[i], env._task[i],
-                                            env.instruction[i])
+                refs[i] = ref.SignReference(*env.pos[i], env.theta[i], env.task_ids[i],
+                                            env.instructions[i, 0])
             else:
                 assert tuple(env.pos[i]) == (refs[i].x, refs[i].z)
 
@@ -242,8 +242,8 @@ def test_spawn_and_yaw_distributions():
     for v, lo, hi in ((x, 4.4, 4.6), (z, 4.4, 5.6), (th, -math.pi, math.pi)):
         q = np.quantile((v - lo) / (hi - lo), [0.1, 0.5, 0.9])
         np.testing.assert_allclose(q, [0.1, 0.5, 0.9], atol=0.025)
-    assert abs(np.mean(env._task == 0) - 1 / 3) < 0.03
-    assert abs(np.mean(env.instruction) - 0.5) < 0.03
+    assert abs(np.mean(env.task_ids == 0) - 1 / 3) < 0.03
+    assert abs(np.mean(env.instructions) - 0.5) < 0.03
     assert not any(ref.collides(a, b) or any(ref.near(a, b, o) for o in ref.OBJECTS)
                    for a, b in env.pos[:200])
 
@@ -254,10 +254,10 @@ def test_trials_draw_new_tasks_and_pinned_tasks_stay():
     env.reset()
     end = np.full(8, 3)
     env.step(end)
-    assert env.terminated.all() and not env.trial_done.any() and (env.episode == 1).all()
+    assert env.terminated.all() and not env.trial_done.any() and (env.episode_index == 1).all()
     tasks = env.tasks
     env.step(end)
-    assert env.trial_done.all() and (env.episode == 0).all()
+    assert env.trial_done.all() and (env.episode_index == 0).all()
     assert (env.tasks[:4] == 2).all() and (env.final_task == tasks).all()
 
 
@@ -267,15 +267,15 @@ def test_instructions_can_be_fixed_per_episode_of_a_trial():
     plan = np.array([[1, 0], [0, 0], [1, 1]])
     env.reset(seed=5, instructions=plan)
     free.reset(seed=5)
-    np.testing.assert_array_equal(env.instruction, plan[:, 0])
+    np.testing.assert_array_equal(env.instructions, plan[:, :1])
     np.testing.assert_array_equal(env.pos, free.pos)           # spawns do not depend on a plan
     end = np.full(3, 3)
     env.step(end)
-    np.testing.assert_array_equal(env.instruction, plan[:, 1])
+    np.testing.assert_array_equal(env.instructions, plan[:, 1:])
     env.step(end)                                              # a new trial: drawn again
     free.step(end)
     free.step(end)
-    np.testing.assert_array_equal(env.instruction, free.instruction)
+    np.testing.assert_array_equal(env.instructions, free.instructions)
     with pytest.raises(ValueError):
         env.reset(instructions=np.full((3, 2), 2))
     with pytest.raises(ValueError):
@@ -289,8 +289,8 @@ def test_restart_episode_keeps_task_and_episode_with_a_fresh_spawn():
     env.step(np.zeros(4, np.int64))                            # one turn in: mid-episode
     tasks, pos = env.tasks, env.pos.copy()
     env.restart_episode()
-    assert (env.tasks == tasks).all() and (env.episode == 1).all() and (env.steps == 0).all()
-    np.testing.assert_array_equal(env.instruction, [0, 1, 1, 0])  # the plan's episode-1 entries
+    assert (env.tasks == tasks).all() and (env.episode_index == 1).all() and (env.steps == 0).all()
+    np.testing.assert_array_equal(env.instructions[:, 0], [0, 1, 1, 0])  # the plan's episode-1 entries
     assert not np.array_equal(env.pos, pos) and not env.trial_done.any()
     np.testing.assert_array_equal(env.obs[:, :2], env.pos)
     for t in range(1, 21):                                     # a whole episode's steps again
@@ -298,19 +298,29 @@ def test_restart_episode_keeps_task_and_episode_with_a_fresh_spawn():
     assert env.truncated.all() and env.trial_done.all()
 
 
-def test_single_view_reset_mid_episode_restarts_it():
-    import gymnasium
-    single = gymnasium.make("fastmeta/Sign-v0", obs_mode="pose").unwrapped
-    single.reset(seed=0)
-    single.step(0)
-    single.step(0)
-    obs, info = single.reset()                                 # mid-episode: start it again
-    assert info["episode"] == 0 and single.env.steps[0] == 0
-    np.testing.assert_array_equal(obs[:2], single.env.pos[0])
+def test_restart_episode_mid_first_episode_gives_a_whole_episode():
+    env = pose_env(1)
+    env.step(np.array([0]))
+    env.step(np.array([0]))
+    obs, info = env.restart_episode()                          # mid-episode: start it again
+    assert info["episode_index"][0] == 0 and env.steps[0] == 0
+    np.testing.assert_array_equal(obs[0, :2], env.pos[0])
     for t in range(1, 21):
-        *_, term, trunc, info = single.step(t % 2)
-        assert trunc == (t == 20) and not term
-    assert info["episode"] == 1
+        env.step(np.array([t % 2]))
+        assert env.truncated[0] == (t == 20) and not env.terminated[0]
+    assert env.episode_index[0] == 1
+
+
+def test_plan_given_as_n_e_1_equals_plan_given_as_n_e():
+    a, b = pose_env(3, episodes_per_trial=2), pose_env(3, episodes_per_trial=2)
+    plan = np.array([[1, 0], [0, 0], [1, 1]])
+    a.reset(seed=4, instructions=plan)
+    b.reset(seed=4, instructions=plan[..., None])
+    for _ in range(2):
+        np.testing.assert_array_equal(a.instructions, b.instructions)
+        np.testing.assert_array_equal(a.obs, b.obs)
+        a.step(np.full(3, 3))
+        b.step(np.full(3, 3))
 
 
 def test_seeding_is_reproducible_and_independent_of_batch_size():

@@ -104,8 +104,10 @@ def check_index_array(name: str, ids, n: int) -> np.ndarray:
     if ids.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {ids.shape}")
     check_int_array(name, ids, ids.shape, 0, n)
-    ids = ids.astype(np.int64)
-    if len(np.unique(ids)) != len(ids):
+    ids = ids.astype(np.int64, copy=False)
+    seen = np.zeros(n, dtype=bool)
+    seen[ids] = True
+    if np.count_nonzero(seen) != len(ids):
         raise ValueError(f"{name} holds an index twice")
     return ids
 

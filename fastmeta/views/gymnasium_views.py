@@ -5,7 +5,9 @@ setting, dream.md §2.7). Every env, old and future, is seen through the same Di
 
   observation    the env's own observation (left out where it is empty, as for the bandits)
   instruction    the current episode's instruction (DREAM grids and the sign world only)
-  prev_action    0 at an episode's first step, else the previous action + 1
+  prev_action    the previous action + 1, and 0 where there is none: at a trial's first step
+                 (`prev_action_reset="trial"`, the default) or at every episode's first step
+                 (`"episode"`, the DREAM envs' default, as the original's E-RL² wrapper)
   prev_reward    float32 (1,): the previous step's reward (0 at a trial's first step)
   episode_start  1 at the first step of every episode of the trial, else 0
   trial_start    1 at the first step of a trial, else 0
@@ -35,7 +37,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from fastmeta.envs.base import as_int_array, check_index_array, check_seed
+from fastmeta.envs.base import as_int_array, check_choice, check_index_array, check_seed
 
 RESET_OPTIONS = ("tasks", "instructions")
 
@@ -91,8 +93,10 @@ class MetaVectorEnv(VectorEnv):
 
     def __init__(self, env, autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
                  first_episode_no_optimization: bool = False, copy: bool = True,
-                 render_mode: str | None = None):
+                 render_mode: str | None = None, prev_action_reset: str = "trial"):
         self.env = env
+        self.prev_action_reset = check_choice("prev_action_reset", prev_action_reset,
+                                              ("trial", "episode"))
         self.num_envs = n = env.num_envs
         self.autoreset_mode = parse_autoreset_mode(autoreset_mode)
         self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
@@ -234,7 +238,8 @@ class MetaVectorEnv(VectorEnv):
             o["observation"][sel] = env.obs[sel]
         if self._has_instr:
             o["instruction"][sel] = env.instructions[sel]
-        o["prev_action"][sel] = np.where(ended | started, 0, actions + 1)
+        no_prev = (ended | started) if self.prev_action_reset == "episode" else started
+        o["prev_action"][sel] = np.where(no_prev, 0, actions + 1)
         o["prev_reward"][sel, 0] = np.where(started, 0.0, env.rew[sel])
         o["episode_start"][sel] = ended | started
         o["trial_start"][sel] = started
@@ -253,6 +258,7 @@ class MetaVectorEnv(VectorEnv):
             o["observation"][done] = self.env.final_obs[done]
         if self._has_instr:
             o["instruction"][done] = self._prev_instr[done]
+        o["prev_action"][done] = self._step_actions[done] + 1
         o["episode_start"][done] = 0
         o["trial_start"][done] = 0
 
@@ -285,11 +291,12 @@ class MetaEnv(gymnasium.Env):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
 
     def __init__(self, env, first_episode_no_optimization: bool = False,
-                 render_mode: str | None = None):
+                 render_mode: str | None = None, prev_action_reset: str = "trial"):
         if env.num_envs != 1:
             raise ValueError(f"the single-env view needs a native env with num_envs=1, got {env.num_envs}")
         self._vec = MetaVectorEnv(env, AutoresetMode.SAME_STEP, first_episode_no_optimization,
-                                  copy=True, render_mode=render_mode)
+                                  copy=True, render_mode=render_mode,
+                                  prev_action_reset=prev_action_reset)
         self.env = env
         self.render_mode = render_mode
         self.observation_space = self._vec.single_observation_space
