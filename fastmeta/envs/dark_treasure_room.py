@@ -13,7 +13,7 @@ Contract (spec first_explore.md §1.2):
   observation   (x, y) as raw int32, as the original
   episode       episode_length = 9 steps (= roomsize), then truncated; every episode restarts at
                 the start with all treasures uncollected
-  lifetime      episodes_per_lifetime = 10 (9 explore episodes + 1 exploit, as First-Explore trains)
+  trial         episodes_per_trial = 10 (9 explore episodes + 1 exploit, as First-Explore trains)
   reward        float32. reward_mode="step" (default): the per-step reward, as the baselines' gym
                 port; reward_mode="running_return": the running episode return, which is what the
                 original puts in `state.reward` and First-Explore's tokens carry.
@@ -21,10 +21,24 @@ Contract (spec first_explore.md §1.2):
                 return of the current episode (0 right after an autoreset).
   num_threads   1 (default): step on the calling thread; > 1: steps split the slots across that
                 many numba threads (capped by NUMBA_NUM_THREADS); results are bit-identical
-                either way, resets and episode boundaries stay on one thread
+                either way. Resets, and the lockstep path's episode boundaries, stay on one
+                thread
 
-All slots step together and every episode has the same length, so the step counter `env.t` is
-shared by all slots.
+Step counting: `env.elapsed` (int64 (N,)) holds each slot's steps taken in its current episode,
+so `step_slots(actions, slots)` moves only `slots` (natively: the other slots, their RNG streams
+and buffers stay exactly as they were) and slots may then sit at different points of their
+episodes and trials. Lockstep fast path: after `reset()` (and `restart_episode()` while every
+slot is in the same episode) all slots share one step count, and as long as only full `step()`s
+follow they keep sharing it; `step()` then runs the one-pass kernel and ends every slot's episode
+together, as cheaply as an env without per-slot counters (`elapsed` is then filled only when
+read). The first partial step switches the env to the per-slot kernel
+(`kernels.treasure_room.step_ids`, about twice the cost per slot) until the next reset or a
+`set_state` where all slots agree; results are bit-identical either way.
+
+Collected treasures: `env.collected(slot)` is a bool array (k,) saying which of the slot's
+treasures it has collected this episode (it stood on the treasure's cell after a step of this
+episode; treasures sharing a cell are collected together). Right after an episode ends (same-step
+autoreset) it already describes the new episode: nothing collected.
 """
 from __future__ import annotations
 
@@ -34,12 +48,12 @@ import math
 import numpy as np
 from gymnasium import spaces
 
-from fastmeta.envs.lifetime import (LifetimeEnv, TaskBatch, check_choice, check_num_threads,
-                                    check_positive_int, check_real, parallel_threads)
+from fastmeta.envs.base import check_choice, check_num_threads, check_positive_int, check_real
+from fastmeta.envs.task_batch import TaskBatch, TaskBatchEnv, parallel_threads
 from fastmeta.kernels import treasure_room as K
 
 DEFAULTS = dict(minval=-4.0, maxval=2.0, k=8, roomsize=9, episode_length=None,
-                episodes_per_lifetime=10, reward_mode="step")
+                episodes_per_trial=10, reward_mode="step")
 REWARD_MODES = ("step", "running_return")
 
 #: minval of the original's registered gym ids (control_files/*/environments/treasure_env.py)
@@ -60,18 +74,29 @@ class TreasureTask(TaskBatch):
     value: np.ndarray
 
 
-class DarkTreasureRoom(LifetimeEnv):
-    """`num_envs` dark rooms; a lifetime collects treasures of one layout over many episodes."""
+class DarkTreasureRoom(TaskBatchEnv):
+    """`num_envs` dark rooms; a trial collects treasures of one layout over many episodes.
+
+    Beyond the native contract: `elapsed` (int64 (N,), each slot's steps in its current episode),
+    `episode_return` (float32 (N,), the running return of the current episode) and the public
+    hook `collected(slot) -> np.ndarray` of bool, shape (k,): which of slot `slot`'s k treasures
+    it has collected this episode, i.e. the agent stood on the treasure's cell after a step of
+    this episode. Treasures sharing a cell are collected together; a treasure on the start cell
+    is not collected by the episode's start; right after an autoreset none is collected. It is
+    read from the kernel's per-cell mask of cells still holding uncollected treasure and the
+    task's x, y.
+    """
 
     name = "DarkTreasureRoom"
     Task = TreasureTask
     metadata = {"render_modes": ["rgb_array"]}
     CELL = 8  # render pixels per cell
+    state_fields = ("episode_return", "_occ", "_avail", "_packed", "elapsed")
 
     def __init__(self, num_envs: int = 1, seed: int = 0, minval: float = DEFAULTS["minval"],
                  maxval: float = DEFAULTS["maxval"], k: int = DEFAULTS["k"],
                  roomsize: int = DEFAULTS["roomsize"], episode_length: int | None = None,
-                 episodes_per_lifetime: int = DEFAULTS["episodes_per_lifetime"],
+                 episodes_per_trial: int = DEFAULTS["episodes_per_trial"],
                  reward_mode: str = DEFAULTS["reward_mode"], num_threads: int = 1):
         self.num_threads = check_num_threads(num_threads)
         self.minval = check_real("minval", minval)
@@ -91,7 +116,7 @@ class DarkTreasureRoom(LifetimeEnv):
         self._below_max = np.nextafter(np.float32(self.maxval), np.float32(-np.inf))
         self.single_observation_space = spaces.Box(0, self.roomsize - 1, shape=(2,), dtype=np.int32)
         self.single_action_space = spaces.Discrete(5)
-        super().__init__(num_envs, seed, (2,), np.int32, np.float32, episodes_per_lifetime)
+        super().__init__(num_envs, seed, (2,), np.int32, np.float32, episodes_per_trial)
         n = self.num_envs
         self.episode_return = np.zeros(n, dtype=np.float32)
         self.info["episode_return"] = self.episode_return
@@ -99,8 +124,27 @@ class DarkTreasureRoom(LifetimeEnv):
         self._avail = np.zeros((n, 2), dtype=np.uint64)  # cells with uncollected treasure
         self._packed = np.zeros((n, 2 * self.k), dtype=np.float32)  # see kernels/treasure_room.py
         self._hits = np.zeros(n, dtype=np.int64)          # kernel scratch: slots that collect
-        self.t = 0
-        self.reset()
+        self._all_slots = np.arange(n, dtype=np.int64)
+        self._elapsed = np.zeros(n, dtype=np.int64)       # per-slot steps (see `elapsed`)
+        # lockstep: the step count every slot shares (then `_elapsed` is stale and `elapsed`
+        # refreshes it on read), or None once slots have been stepped apart
+        self._shared_t: int | None = 0
+
+    @property
+    def elapsed(self) -> np.ndarray:
+        """Steps each slot has taken in its current episode, int64 (N,) (the env's own array)."""
+        if self._shared_t is not None:
+            self._elapsed.fill(self._shared_t)
+        return self._elapsed
+
+    def _sync_lockstep(self) -> None:
+        """Use the lockstep path exactly when every slot is at the same step of the same episode."""
+        e, ep = self._elapsed, self.episode_index
+        same = bool((e == e[0]).all() and (ep == ep[0]).all())
+        self._shared_t = int(e[0]) if same else None
+
+    def _after_set_state(self) -> None:
+        self._sync_lockstep()
 
     def task_fields(self) -> dict:
         return {"x": ((self.k,), np.int32), "y": ((self.k,), np.int32),
@@ -124,11 +168,16 @@ class DarkTreasureRoom(LifetimeEnv):
         K.install_tasks(use_given, given.x, given.y, given.value, t.x, t.y, t.value, self._occ,
                         self._packed, self.rng_states, *self._draw_args())
 
-    def _begin_lifetime(self):
+    def _begin_trial(self):
         K.begin_episode(self.obs, self.episode_return, self._occ, self._avail, self.start)
-        self.t = 0
+        self._elapsed[:] = 0
+        self._sync_lockstep()
 
     def _step(self, actions):
+        t = self._shared_t
+        if t is None:  # slots were stepped apart: each goes by its own counter
+            self._step_ids(actions, self._all_slots)
+            return
         kernel = K.step
         if self.num_threads > 1:
             parallel_threads(self.num_threads)
@@ -137,23 +186,62 @@ class DarkTreasureRoom(LifetimeEnv):
                      self._hits, self.roomsize, self.reward_mode == "running_return")
         if bad >= 0:
             self._raise_bad_action(actions, bad)
-        if self.t == 0:  # the previous step ended an episode (or reset() just ran)
+        if t == 0:  # the previous step ended an episode (or reset() just ran)
             self.truncated[:] = False
             self.trial_done[:] = False
-        self.t += 1
-        if self.t < self.episode_length:
+        t += 1
+        if t < self.episode_length:
+            self._shared_t = t
             return
-        self.t = 0
-        episode = int(self.episode[0]) + 1
-        if episode >= self.episodes_per_lifetime:
+        self._shared_t = 0
+        episode = int(self.episode_index[0]) + 1
+        if episode >= self.episodes_per_trial:
             episode = 0
             self._install_tasks(self._pinned, self._pinned_task)  # before the episode restarts
             self.trial_done[:] = True
         K.end_episode(self.obs, self.final_obs, self.truncated, self.episode_return, self._occ,
                       self._avail, self.start)
-        self.episode[:] = episode
+        self.episode_index[:] = episode
 
-    # -- views ------------------------------------------------------------------------------------
+    def _step_slots(self, actions, slots):
+        if self._shared_t is not None:  # leave lockstep: from now on every slot counts alone
+            self._elapsed.fill(self._shared_t)
+            self._shared_t = None
+        self._step_ids(actions, slots)
+
+    def _step_ids(self, actions, slots):
+        """Step `slots` with the per-slot kernel (actions[s] for slot slots[s])."""
+        kernel = K.step_ids
+        if self.num_threads > 1:
+            parallel_threads(self.num_threads)
+            kernel = K.step_ids_parallel
+        t, p = self._task, self._pinned_task
+        bad = kernel(
+            actions, slots,
+            (self.obs, self.final_obs, self.rew, self.episode_return, self.truncated,
+             self.trial_done, self._elapsed, self.episode_index),
+            (t.x, t.y, t.value, self._occ, self._packed, self._avail),
+            (self._pinned, p.x, p.y, p.value, self.rng_states),
+            (*self._draw_args(), self.start, self.episode_length, self.episodes_per_trial,
+             self.reward_mode == "running_return"))
+        if bad >= 0:
+            self._raise_bad_action(actions, bad)
+
+    # -- inspection -------------------------------------------------------------------------------
+    def collected(self, slot) -> np.ndarray:
+        """bool (k,): which of slot `slot`'s treasures it has collected this episode (the agent
+        stood on the treasure's cell after a step of this episode). Read from the per-cell mask of
+        cells still holding uncollected treasure, so treasures sharing a cell go together."""
+        self._check_ready("collected()")
+        if slot is None or np.ndim(slot) != 0:
+            raise ValueError(f"slot must be one slot index, got {slot!r}")
+        slot = int(self.check_slots(slot)[0])
+        t = self._task
+        cell = t.x[slot].astype(np.uint64) * np.uint64(self.roomsize) + t.y[slot].astype(np.uint64)
+        words = self._avail[slot, (cell >> np.uint64(6)).astype(np.intp)]
+        return ((words >> (cell & np.uint64(63))) & np.uint64(1)) == 0
+
+    # -- rendering --------------------------------------------------------------------------------
     def render(self) -> np.ndarray:
         """uint8 (N, 8R, 8R, 3), x to the right and y up. A cell's colour is the summed value of
         its treasures (green positive, red negative, brighter = larger); cells emptied this episode
@@ -182,12 +270,3 @@ class DarkTreasureRoom(LifetimeEnv):
         img[:, :, ::c] = 0
         return img.astype(np.uint8)
 
-    @classmethod
-    def vector_view(cls):
-        from fastmeta.views.first_explore_views import FirstExploreVectorEnv
-        return FirstExploreVectorEnv
-
-    @classmethod
-    def single_view(cls):
-        from fastmeta.views.first_explore_views import FirstExploreEnv
-        return FirstExploreEnv
