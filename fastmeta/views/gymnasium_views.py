@@ -38,6 +38,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from fastmeta.envs.base import as_int_array, check_choice, check_index_array, check_seed
+from fastmeta.kernels.meta_view import flat, publish_step
 
 RESET_OPTIONS = ("tasks", "instructions")
 
@@ -116,11 +117,18 @@ class MetaVectorEnv(VectorEnv):
         self._term = np.zeros(n, dtype=bool)
         self._trunc = np.zeros(n, dtype=bool)
         self._pending = np.zeros(n, dtype=bool)   # NEXT_STEP: the trial ended on the last call
-        self._prev_episode = np.zeros(n, dtype=np.int64)
         self._prev_instr = np.zeros((n, len(env.instruction_highs)), dtype=np.int64)
         self._all = np.arange(n, dtype=np.int64)
         self._step_actions = np.zeros(n, dtype=np.int64)
-        self._last_done = self._all[:0]
+        self._done = np.zeros(n, dtype=np.int64)
+        self._last_done = self._done[:0]
+        # (N, D) views of the env's and the view's buffers for the publishing kernel
+        obs_rows = flat(env.obs) if self._has_obs else np.zeros((n, 0), dtype=env.obs.dtype)
+        self._env_rows = (obs_rows, flat(env.final_obs) if self._has_obs else obs_rows)
+        self._view_rows = (flat(self._obs["observation"]) if self._has_obs else obs_rows,
+                           self._obs["instruction"] if self._has_instr
+                           else np.zeros((n, 0), dtype=np.int64))
+        self._instr_rows = env.instructions if self._has_instr else self._view_rows[1]
         self._needs_reset = True
 
     # -- VectorEnv --------------------------------------------------------------------------
@@ -211,56 +219,27 @@ class MetaVectorEnv(VectorEnv):
         self._check_open()
         if self._needs_reset:
             raise RuntimeError("call reset() before step()")
-        env, o = self.env, self._obs
-        sel = slice(None) if slots is None else slots
+        env = self.env
         ids = self._all if slots is None else slots
         actions = self._check_actions(actions, len(ids))
-        pending = self._pending[sel]
-        self._step_actions[sel] = actions
+        pending = self._pending if slots is None else self._pending[slots]
         if self._has_instr:
-            self._prev_instr[sel] = env.instructions[sel]
-        self._prev_episode[sel] = env.episode_index[sel]
+            np.copyto(self._prev_instr, env.instructions)
         if slots is None and not pending.any():
             env.step(actions)
         else:   # slots whose trial ended last call start the next one now; they do not move
             move = ~pending
             env.step_slots(actions[move], ids[move])
-        started = pending
-        ended = (env.terminated[sel] | env.truncated[sel]) & ~started
-        trial_done = env.trial_done[sel] & ~started
-        rew = np.where(started, 0.0, env.rew[sel])
-        if self.first_episode_no_optimization:
-            rew[self._prev_episode[sel] == 0] = 0.0
-        self._rew[sel] = rew
-        self._term[sel] = env.terminated[sel] & trial_done
-        self._trunc[sel] = env.truncated[sel] & trial_done
-        if self._has_obs:
-            o["observation"][sel] = env.obs[sel]
-        if self._has_instr:
-            o["instruction"][sel] = env.instructions[sel]
-        no_prev = (ended | started) if self.prev_action_reset == "episode" else started
-        o["prev_action"][sel] = np.where(no_prev, 0, actions + 1)
-        o["prev_reward"][sel, 0] = np.where(started, 0.0, env.rew[sel])
-        o["episode_start"][sel] = ended | started
-        o["trial_start"][sel] = started
-        done = ids[trial_done]
-        self._last_done = done
-        if done.size:
-            if self.autoreset_mode == AutoresetMode.NEXT_STEP:
-                self._publish_final(done, o)
-            else:
-                self._publish_start(done)
-        self._pending[sel] = trial_done if self.autoreset_mode == AutoresetMode.NEXT_STEP else False
-
-    def _publish_final(self, done, o) -> None:
-        """Slots `done` show the last observation of the trial that just ended."""
-        if self._has_obs:
-            o["observation"][done] = self.env.final_obs[done]
-        if self._has_instr:
-            o["instruction"][done] = self._prev_instr[done]
-        o["prev_action"][done] = self._step_actions[done] + 1
-        o["episode_start"][done] = 0
-        o["trial_start"][done] = 0
+        nd = publish_step(
+            ids, np.asarray(actions, dtype=np.int64), pending,
+            self.autoreset_mode == AutoresetMode.NEXT_STEP, self.prev_action_reset == "episode",
+            self.first_episode_no_optimization, env.episodes_per_trial,
+            *self._env_rows, env.rew, env.terminated, env.truncated, env.trial_done,
+            env.episode_index, self._instr_rows, self._prev_instr, *self._view_rows,
+            self._obs["prev_action"], self._obs["prev_reward"], self._obs["episode_start"],
+            self._obs["trial_start"], self._rew, self._term, self._trunc, self._pending,
+            self._step_actions, self._done)
+        self._last_done = self._done[:nd]
 
     def _final(self, info: dict) -> None:
         """SAME_STEP: the last observation of each trial that ended, in info["final_obs"]."""
