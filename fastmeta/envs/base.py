@@ -98,6 +98,21 @@ def check_int_array(name: str, arr, shape: tuple, low: int, high: int) -> np.nda
     return arr
 
 
+def bad_action_error(actions, high: int) -> ValueError:
+    bad = int(np.flatnonzero((actions < 0) | (actions >= high))[0])
+    return ValueError(f"actions[{bad}] = {actions[bad]} is out of range [0, {high - 1}]")
+
+
+def check_actions(actions, n: int, high: int) -> np.ndarray:
+    """Integer actions of shape (n,) in [0, high), or raise naming the first bad one."""
+    actions = as_int_array("actions", actions)
+    if actions.shape != (n,):
+        raise ValueError(f"actions must have shape ({n},), got {actions.shape}")
+    if actions.size and (actions.min() < 0 or actions.max() >= high):
+        raise bad_action_error(actions, high)
+    return actions
+
+
 def check_index_array(name: str, ids, n: int) -> np.ndarray:
     """A 1-D int64 array of distinct indices in [0, n) (slots, envpool env ids), or raise."""
     ids = as_int_array(name, np.atleast_1d(ids) if not isinstance(ids, np.ndarray) else ids)
@@ -282,7 +297,7 @@ class BatchedEnv:
             raise ValueError(f"actions must have shape ({n},), got {actions.shape}")
         if actions.dtype != np.int64 or not actions.flags.c_contiguous:
             if actions.dtype.kind == "u" and actions.size and actions.max() > np.iinfo(np.int64).max:
-                self._raise_bad_action(actions, int(np.argmax(actions)))
+                raise bad_action_error(actions, int(self.single_action_space.n))
             out = self._actions[:n]
             np.copyto(out, actions, casting="unsafe")
             actions = out
@@ -293,11 +308,11 @@ class BatchedEnv:
     def _check_action_range(self, actions: np.ndarray) -> None:
         high = int(self.single_action_space.n)
         if actions.size and (actions.min() < 0 or actions.max() >= high):
-            self._raise_bad_action(actions, int(np.flatnonzero((actions < 0) | (actions >= high))[0]))
+            raise bad_action_error(actions, high)
 
     def _raise_bad_action(self, actions, bad: int) -> None:
-        raise ValueError(f"actions[{bad}] = {actions[bad]} is out of range "
-                         f"[0, {int(self.single_action_space.n) - 1}]")
+        """A kernel found actions[bad] out of range (and changed nothing)."""
+        raise bad_action_error(actions, int(self.single_action_space.n))
 
     def check_tasks(self, tasks, n: int):
         """Integer task ids, shape (n,), in [0, num_tasks) (envs with array tasks override)."""

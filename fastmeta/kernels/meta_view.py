@@ -1,9 +1,11 @@
 """The Gymnasium view's per-step work as one numba pass over the stepped slots.
 
-After the native env has stepped, every slot's meta-RL observation (observation, instruction,
-prev_action, prev_reward, episode_start, trial_start), the trial's reward and its terminated /
-truncated flags are derived from the native buffers here, in one loop, instead of a dozen numpy
-passes over the batch. Observations come in flattened to (N, D); D = 0 where an env has none.
+After the native env has stepped, every slot's meta-RL observation (prev_action, prev_reward,
+episode_start, trial_start), the trial's reward and its terminated / truncated flags are derived
+from the native buffers here, in one loop, instead of a dozen numpy passes over the batch. The
+caller copies the observation and instruction rows of every stepped slot first (one memcpy);
+this pass only replaces the rows of slots whose trial ended with the trial's last ones.
+Observations come in flattened to (N, D); D = 0 where an env has none.
 """
 import numpy as np
 from numba import njit
@@ -11,16 +13,16 @@ from numba import njit
 
 @njit(cache=True)
 def publish_step(ids, actions, pending, next_step, reset_on_episode, first_no_opt,
-                 episodes_per_trial, obs, final_obs, rew, term, trunc, trial_done, episode_index,
-                 instr, prev_instr, o_obs, o_instr, o_prev_action, o_prev_reward, o_ep_start,
+                 episodes_per_trial, final_obs, rew, term, trunc, trial_done, episode_index,
+                 prev_instr, o_obs, o_instr, o_prev_action, o_prev_reward, o_ep_start,
                  o_trial_start, v_rew, v_term, v_trunc, v_pending, step_actions, done_out):
     """Publish slots `ids` (acted on with `actions`; `pending[k]`: slot ids[k] did not move and
     starts its next trial now). Returns how many slots ended a trial, listed in `done_out`."""
     # One loop, no helper calls that take arrays: each such call costs reference counting per
     # slot, which would cost more than the work itself.
     nd = 0
-    d_obs = obs.shape[1]
-    d_instr = instr.shape[1]
+    d_obs = o_obs.shape[1]
+    d_instr = o_instr.shape[1]
     for k in range(ids.shape[0]):
         i = ids[k]
         a = actions[k]
@@ -62,12 +64,7 @@ def publish_step(ids, actions, pending, next_step, reset_on_episode, first_no_op
             o_prev_reward[i, 0] = rew[i]
             o_ep_start[i] = 0
             o_trial_start[i] = 0
-            continue
-        for j in range(d_obs):
-            o_obs[i, j] = obs[i, j]
-        for j in range(d_instr):
-            o_instr[i, j] = instr[i, j]
-        if start:
+        elif start:
             o_prev_action[i] = 0
             o_prev_reward[i, 0] = 0.0
             o_ep_start[i] = 1

@@ -37,7 +37,8 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from fastmeta.envs.base import as_int_array, check_choice, check_index_array, check_seed
+from fastmeta.envs.base import (as_int_array, check_actions, check_choice, check_index_array,
+                                check_seed)
 from fastmeta.kernels.meta_view import flat, publish_step
 
 RESET_OPTIONS = ("tasks", "instructions")
@@ -128,7 +129,6 @@ class MetaVectorEnv(VectorEnv):
         self._view_rows = (flat(self._obs["observation"]) if self._has_obs else obs_rows,
                            self._obs["instruction"] if self._has_instr
                            else np.zeros((n, 0), dtype=np.int64))
-        self._instr_rows = env.instructions if self._has_instr else self._view_rows[1]
         self._needs_reset = True
 
     # -- VectorEnv --------------------------------------------------------------------------
@@ -204,16 +204,6 @@ class MetaVectorEnv(VectorEnv):
         o["episode_start"][sel] = 1
         o["trial_start"][sel] = 1
 
-    def _check_actions(self, actions, m: int) -> np.ndarray:
-        actions = as_int_array("actions", actions)
-        if actions.shape != (m,):
-            raise ValueError(f"actions must have shape ({m},), got {actions.shape}")
-        high = int(self.single_action_space.n)
-        if actions.size and (actions.min() < 0 or actions.max() >= high):
-            bad = int(np.flatnonzero((actions < 0) | (actions >= high))[0])
-            raise ValueError(f"actions[{bad}] = {actions[bad]} is out of range [0, {high - 1}]")
-        return actions
-
     def _advance(self, actions, slots) -> None:
         """Step `slots` (None: every slot), validated before anything moves."""
         self._check_open()
@@ -221,7 +211,7 @@ class MetaVectorEnv(VectorEnv):
             raise RuntimeError("call reset() before step()")
         env = self.env
         ids = self._all if slots is None else slots
-        actions = self._check_actions(actions, len(ids))
+        actions = check_actions(actions, len(ids), int(self.single_action_space.n))
         pending = self._pending if slots is None else self._pending[slots]
         if self._has_instr:
             np.copyto(self._prev_instr, env.instructions)
@@ -230,12 +220,17 @@ class MetaVectorEnv(VectorEnv):
         else:   # slots whose trial ended last call start the next one now; they do not move
             move = ~pending
             env.step_slots(actions[move], ids[move])
+        sel = slice(None) if slots is None else slots
+        if self._has_obs:
+            self._view_rows[0][sel] = self._env_rows[0][sel]
+        if self._has_instr:
+            self._obs["instruction"][sel] = env.instructions[sel]
         nd = publish_step(
             ids, np.asarray(actions, dtype=np.int64), pending,
             self.autoreset_mode == AutoresetMode.NEXT_STEP, self.prev_action_reset == "episode",
             self.first_episode_no_optimization, env.episodes_per_trial,
-            *self._env_rows, env.rew, env.terminated, env.truncated, env.trial_done,
-            env.episode_index, self._instr_rows, self._prev_instr, *self._view_rows,
+            self._env_rows[1], env.rew, env.terminated, env.truncated, env.trial_done,
+            env.episode_index, self._prev_instr, *self._view_rows,
             self._obs["prev_action"], self._obs["prev_reward"], self._obs["episode_start"],
             self._obs["trial_start"], self._rew, self._term, self._trunc, self._pending,
             self._step_actions, self._done)
