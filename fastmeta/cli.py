@@ -1,7 +1,8 @@
 """The `fastmeta` command: wires subcommands to the env, benchmark and learner entry points.
 
+    fastmeta --version                              the installed version
     fastmeta list                                   registered envs and their Gymnasium ids
-    fastmeta bench [--quick] [--out DIR]            throughput suite (needs the repo's bench/)
+    fastmeta bench [--quick] [--out DIR] [-k EXPR]  throughput suite and report (./fastmeta-bench/)
     fastmeta train dream --env distraction [...]    DREAM learner
     fastmeta train first-explore --env bandit [...] First-Explore learner
     fastmeta train rl2|import|varibad --env map     DREAM's baselines
@@ -31,13 +32,7 @@ def _list(_argv) -> int:
 
 
 def _bench(argv) -> int:
-    try:
-        bench_main = importlib.import_module("bench.__main__").main
-    except ImportError:
-        print("fastmeta bench runs from a source checkout (it needs the repo's bench/ and tests/); "
-              "cd into the repository first.", file=sys.stderr)
-        return 2
-    return bench_main(argv)
+    return importlib.import_module("fastmeta.bench.__main__").main(argv)
 
 
 def _train(argv) -> int:
@@ -67,6 +62,10 @@ def main(argv=None) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0 if argv else 2
+    if argv[0] in ("-V", "--version"):
+        from fastmeta import __version__
+        print(f"fastmeta {__version__}")
+        return 0
     cmd = COMMANDS.get(argv[0])
     if cmd is None:
         print(f"fastmeta: unknown command {argv[0]!r}; choose from {', '.join(COMMANDS)}", file=sys.stderr)

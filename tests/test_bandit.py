@@ -11,7 +11,7 @@ import fastmeta
 from fastmeta.envs.fixed_arm_bandit import BanditTask
 from fastmeta.kernels.bandit import ZIG_X, fill_normals
 from fastmeta.kernels.rng import stream_states
-from tests.reference.bandit import BanditRef
+from fastmeta.reference.bandit import BanditRef
 
 NAMES = {"FixedArmBandit": True, "GaussianBandit": False}
 

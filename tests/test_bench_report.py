@@ -13,10 +13,9 @@ import numpy as np
 import pytest
 
 import fastmeta
-from bench import cost_model, footprint, training_curves
-from bench.report import write_report
-
-ROOT = Path(__file__).resolve().parent.parent
+from fastmeta.bench import cost_model, footprint, training_curves
+from fastmeta.bench.__main__ import run_suite
+from fastmeta.bench.report import write_report
 
 
 def _can_render() -> bool:
@@ -33,11 +32,10 @@ def smoke_report(tmp_path_factory):
     expr = "test_steps_random or test_footprint or (test_stream_copy and L2) or test_view_step"
     if not _can_render():
         expr = f"({expr}) and not miniworld_sign"
-    env = dict(os.environ, FASTMETA_BENCH_SMOKE="1", PYTHONPATH=str(ROOT))
-    cmd = [sys.executable, "-m", "pytest", str(ROOT / "bench"), "-q", "-p", "no:cacheprovider",
-           "--benchmark-enable", "--benchmark-only", f"--benchmark-json={out / 'results.json'}",
-           f"--junitxml={out / 'junit.xml'}", "-o", "python_files=bench_*.py", "-k", expr]
-    proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    # The suite as `fastmeta bench` runs it (its own pytest configuration, the report directory
+    # as the working directory), on a slice of it.
+    proc = run_suite(out, quick=True, k=expr, env=dict(os.environ, FASTMETA_BENCH_SMOKE="1"),
+                     capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     text = write_report(out / "results.json", out)
     return out, text
@@ -140,3 +138,38 @@ def test_training_curves_time_to_target(tmp_path):
     assert len(runs) == 2
     (tmp_path / "dream" / "copy.csv").write_text((tmp_path / "dream" / "run-a.csv").read_text())
     assert len(training_curves.time_to_target(tmp_path)) == 2  # the same curve counts once
+
+
+def _fastmeta_command() -> list[str]:
+    """The installed console script next to this interpreter, else the module it runs."""
+    script = Path(sys.executable).with_name("fastmeta")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "fastmeta.cli"]
+
+
+def test_fastmeta_bench_runs_from_any_directory(tmp_path):
+    """`fastmeta bench` from a directory outside the checkout, whose own pytest configuration and
+    conftest.py would break the run if the suite picked them up: the report lands in
+    ./fastmeta-bench/ there. PYTHONPATH is cleared, so nothing of the checkout is on the path
+    but the installed package."""
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
+    (cwd / "pytest.ini").write_text("[pytest]\naddopts = --this-option-does-not-exist\n")
+    (cwd / "conftest.py").write_text("raise RuntimeError('a project conftest was loaded')\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(FASTMETA_BENCH_SMOKE="1", PYTEST_ADDOPTS="--this-option-does-not-exist-either")
+    cmd = _fastmeta_command() + ["bench", "--quick", "-k", "test_steps_random and vanilla"]
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = cwd / "fastmeta-bench" / "report.md"
+    assert report.is_file() and (cwd / "fastmeta-bench" / "results.json").is_file()
+    text = report.read_text()
+    assert "## Env steps per second" in text and "| `vanilla` |" in text
+    assert sorted(p.name for p in cwd.iterdir()) == ["conftest.py", "fastmeta-bench", "pytest.ini"]
+
+
+def test_report_skips_time_to_target_without_results(tmp_path, smoke_report):
+    """An installed package has no results/: the table is skipped with its reason."""
+    out, _ = smoke_report
+    text = write_report(out / "results.json", tmp_path, results_dir=None)
+    section = text.split("### Time to target return")[1].split("\n## ")[0]
+    assert "Skipped: no results directory" in section and "|" not in section

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from fastmeta.compat import dream
 from fastmeta.compat.dream import (Action, CityGridEnv, CookingGridEnv, DistractionGridEnv,
                                    InstructionState, MapGridEnv, MultiEpisodeWrapper)
-from tests.reference.grid import RefGridEnv, RefInstructionWrapper, create_env_id
+from fastmeta.reference.grid import RefGridEnv, RefInstructionWrapper, create_env_id
 
 CLASSES = {"vanilla": CityGridEnv, "distraction": DistractionGridEnv, "map": MapGridEnv,
            "cooking": CookingGridEnv}

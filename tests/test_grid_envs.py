@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastmeta
-from tests.reference.grid import (GOALS, RefGridEnv, RefInstructionWrapper, split_ids)
+from fastmeta.reference.grid import (GOALS, RefGridEnv, RefInstructionWrapper, split_ids)
 
 KINDS = ["vanilla", "distraction", "map", "cooking"]
 ENV_ID_HIGH = {"vanilla": 24, "distraction": 576, "map": 24, "cooking": 64}

@@ -1,10 +1,13 @@
 """The package's imports run one way: each layer may import only its own layer and those below.
 
-    kernels, render  <-  envs  <-  registry, views, compat  <-  agents  <-  cli
+    kernels, render, reference  <-  envs  <-  registry, views, compat  <-  agents  <-  cli, bench
 
 (docs/env_contract.md). `fastmeta.render` sits beside the kernels because the sign env draws its
-frames with it. The top-level `fastmeta/__init__.py` is in the registry/views layer: it may import
-the registry and the views, nothing above them.
+frames with it. `fastmeta.reference` (the plain-Python references written from the specs) is at
+the bottom so that it can never lean on what it checks: it imports nothing from fastmeta but
+itself. `fastmeta.bench` (the benchmark suite) sits with the cli, which runs it: it measures
+everything below. The top-level `fastmeta/__init__.py` is in the registry/views layer: it may
+import the registry and the views, nothing above them.
 
 Every `.py` file under fastmeta/ is parsed with `ast`, so imports inside functions count too, as
 do `importlib.import_module("...")` calls with a literal name. A new top-level module or package
@@ -21,6 +24,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent / "fastmeta"
 LAYERS = {
     "fastmeta.kernels": 0,
     "fastmeta.render": 0,
+    "fastmeta.reference": 0,
     "fastmeta.envs": 1,
     "fastmeta.registry": 2,
     "fastmeta.views": 2,
@@ -28,8 +32,9 @@ LAYERS = {
     "fastmeta": 2,            # the top-level __init__: may import registry and views
     "fastmeta.agents": 3,
     "fastmeta.cli": 4,
+    "fastmeta.bench": 4,
 }
-LAYER_NAMES = ["kernels/render", "envs", "registry/views/compat", "agents", "cli"]
+LAYER_NAMES = ["kernels/render/reference", "envs", "registry/views/compat", "agents", "cli/bench"]
 
 
 def layer_of(module: str) -> int | None:
@@ -127,7 +132,8 @@ def test_checker_resolves_package_relative_imports_and_allows_downward_ones():
 def test_checker_sees_the_package():
     names = {module_name(p)[0] for p in package_files()}
     for expected in ("fastmeta", "fastmeta.cli", "fastmeta.registry", "fastmeta.envs.base",
-                     "fastmeta.views.gymnasium_views", "fastmeta.kernels.rng"):
+                     "fastmeta.views.gymnasium_views", "fastmeta.kernels.rng",
+                     "fastmeta.reference.grid", "fastmeta.bench.report"):
         assert expected in names
 
 
@@ -136,5 +142,19 @@ def test_imports_only_run_down_the_layers():
     for path in package_files():
         module, is_package = module_name(path)
         problems += upward_imports(module, path.read_text(encoding="utf-8"), is_package)
-    assert not problems, ("imports against the layer order kernels/render <- envs <- "
-                          "registry/views/compat <- agents <- cli:\n  " + "\n  ".join(problems))
+    assert not problems, ("imports against the layer order kernels/render/reference <- envs <- "
+                          "registry/views/compat <- agents <- cli/bench:\n  "
+                          + "\n  ".join(problems))
+
+
+def test_references_import_nothing_else_from_fastmeta():
+    """The references are the yardstick: they may import one another, never the code they check
+    (not even the kernels beside them in the bottom layer)."""
+    problems = []
+    for path in sorted((PACKAGE_DIR / "reference").rglob("*.py")):
+        module, is_package = module_name(path)
+        problems += [f"{module}:{line} imports {target}"
+                     for target, line in imported_modules(module, path.read_text(encoding="utf-8"),
+                                                          is_package)
+                     if target != "fastmeta.reference" and not target.startswith("fastmeta.reference.")]
+    assert not problems, "\n  ".join(problems)

@@ -11,8 +11,8 @@ from hypothesis import given, settings, strategies as st
 import fastmeta
 from fastmeta.envs.ray_maze import RayMazeTask
 from fastmeta.kernels import ray_maze as K
-from tests.reference import ray_maze as R
-from tests.reference.first_explore_rng import Stream, initial_state
+from fastmeta.reference import ray_maze as R
+from fastmeta.reference.first_explore_rng import Stream, initial_state
 from tests.thread_parity import assert_two_threads_match_one
 
 

@@ -1,5 +1,6 @@
 """fastmeta's sign world against the `miniworld` package itself, run headless in a subprocess
-(tests/reference/sign.py drives it): frames of the same world and pose, and step-by-step physics.
+(fastmeta/reference/sign.py drives it): frames of the same world and pose, and step-by-step
+physics.
 
 miniworld 2.1.0 renders and moves exactly as the 2020 engine DREAM pinned (sign.md §9.8); only
 its spawn box and RNG differ, so poses are set explicitly on both sides.
@@ -15,9 +16,11 @@ import numpy as np
 import pytest
 
 import fastmeta
+import fastmeta.reference.sign
 from fastmeta.render.egl import EGLUnavailableError, create_context
 
-REFERENCE = Path(__file__).parent / "reference" / "sign.py"
+# Run as a script by path, not with -m: no fastmeta import (nor its renderer) in that process.
+REFERENCE = Path(fastmeta.reference.sign.__file__)
 
 FRAME_POSES = [  # (task, x, z, theta)
     (0, 4.5, 5.0, 0.0), (0, 4.5, 5.0, math.pi / 2), (1, 4.5, 5.0, math.pi), (2, 4.5, 5.0, -1.2),

@@ -1,8 +1,6 @@
 """Sign-world physics: the batched kernel against the plain-Python reference, the spec's golden
 values, scripted trajectories with exact rewards, spawn distributions and the contract."""
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,11 +9,7 @@ from hypothesis import strategies as st
 
 import fastmeta
 from fastmeta.kernels import sign_physics as K
-
-_spec = importlib.util.spec_from_file_location(
-    "sign_reference", Path(__file__).parent / "reference" / "sign.py")
-ref = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ref)
+from fastmeta.reference import sign as ref
 
 # Headings: +x is 0, -z is pi/2 (f = (cos, 0, -sin)).
 EAST, NORTH, WEST, SOUTH = 0.0, math.pi / 2, math.pi, -math.pi / 2

@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 
 import fastmeta
 from fastmeta.envs.dark_treasure_room import TREASURE_VARIANTS, TreasureTask
-from tests.reference.treasure_room import TreasureRoomRef
+from fastmeta.reference.treasure_room import TreasureRoomRef
 
 
 def make_env(**kw):

@@ -5,7 +5,7 @@ slower than the whole step budget. The 256-layer ziggurat (Marsaglia & Tsang, 20
 N(0, 1) sampler that in ~99% of draws needs one u64 from the slot's SplitMix64 stream, a
 multiply and a compare. Its tables are computed in numpy at import (no compilation).
 
-Draw order per slot (the reference in tests/reference/bandit.py follows it):
+Draw order per slot (the reference in fastmeta/reference/bandit.py follows it):
   task: arms first_random..num_arms-1 in order, one `zig_normal` each;
   pull: one `zig_normal`, also for the fixed (noiseless) arm 0, which ignores it. So the noise of
         pull t depends only on the stream and t, not on the arms pulled before: two envs reset

@@ -6,7 +6,7 @@ reproduced, its rules are). The heading is stored as an integer h (theta = h * p
 so the 8 x 15 ray angles, their tangents and branch flags are tables computed once with
 `math` at import, exactly as the plain-Python reference computes them per call.
 
-Task draw order per slot (tests/reference/ray_maze.py follows it):
+Task draw order per slot (fastmeta/reference/ray_maze.py follows it):
   maze   Aldous-Broder: randint(9) for the start cell (cell c = (c // 3, c % 3)); then per walk
          step randint(#in-bounds neighbours) over the neighbours in the order +x, -x, +y, -y;
   goals  the 8 strips of the 4 interior walls left, enumerated vertical walls first, then

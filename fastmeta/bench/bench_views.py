@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import fastmeta
-from bench.conftest import ROUNDS, calls_per_round
+from fastmeta.bench.conftest import ROUNDS, calls_per_round
 from fastmeta.registry import make_vector
 
 VIEW_ENVS = ["map", "FixedArmBandit"]

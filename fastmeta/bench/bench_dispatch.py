@@ -6,7 +6,7 @@ import numpy as np
 from numba import njit
 
 import fastmeta
-from bench.conftest import sizes
+from fastmeta.bench.conftest import sizes
 
 CALLS = 10000
 

@@ -3,11 +3,8 @@ description (CPU, caches, load, library versions, which peers import) goes into 
 from importlib import metadata
 import os
 import platform
-import sys
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.reference baselines
 
 # SMOKE: the report generator's test (tests/test_bench_report.py) runs the suite on the two
 # smallest sizes of each quick list, one short round each: real numbers, seconds of work.
@@ -17,6 +14,12 @@ QUICK = SMOKE or os.environ.get("FASTMETA_BENCH_QUICK") == "1"
 # ~200 points fits the full run in minutes; the median of several absorbs a busy machine's noise.
 ROUND_S = 0.001 if SMOKE else 0.03 if QUICK else 0.08
 ROUNDS = 1 if SMOKE else 2 if QUICK else 4
+
+# Width of the two hidden layers of the "N" columns' policy network (policy_mlp.py, and its JAX
+# twin for the JAX peers in bench_peers.py).
+HIDDEN = 64
+# torch is optional for the suite: what needs it (the policy network, the learners) skips without.
+NO_TORCH = "torch is not installed (the policy network and the learners need it)"
 
 # Batch sizes of the env sweeps: powers of 4 from 1 to 65536 (log scale).
 SWEEP = [4 ** k for k in range(9)]
@@ -38,7 +41,7 @@ def pytest_collection_modifyitems(config, items):
     if not QUICK:
         return
     import pytest
-    skip = pytest.mark.skip(reason="full mode only (python -m bench without --quick)")
+    skip = pytest.mark.skip(reason="full mode only (fastmeta bench without --quick)")
     for item in items:
         if any(pattern in item.name for pattern in QUICK_SKIP):
             item.add_marker(skip)

@@ -3,11 +3,11 @@
 One maze, one agent, lists and `math`: the yardstick the numba kernel is tested against. Task
 draws follow the order fastmeta documents in fastmeta/kernels/ray_maze.py, from the same
 SplitMix64 slot stream, so a parity test can compare mazes, goals and trajectories exactly.
-Nothing here imports fastmeta.
+Nothing here imports the rest of fastmeta.
 """
 import math
 
-from tests.reference.first_explore_rng import Stream, initial_state
+from fastmeta.reference.first_explore_rng import Stream, initial_state
 
 E = 0.05            # edge thickness: hit points sit this far in front of the wall line
 STEP = 0.5

@@ -6,7 +6,7 @@ treasure order). Draws come from fastmeta's documented slot stream (x's, y's, th
 """
 import numpy as np
 
-from tests.reference.first_explore_rng import Stream, initial_state
+from fastmeta.reference.first_explore_rng import Stream, initial_state
 
 MOVES = {0: (0, 0), 1: (0, 1), 2: (1, 0), 3: (0, -1), 4: (-1, 0)}
 

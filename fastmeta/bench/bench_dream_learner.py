@@ -2,22 +2,25 @@
 fused LSTM unroll vs a per-step LSTMCell loop; tensor episode replay vs a Python-list replay;
 vectorized acting (one call for N slots) vs N batch-1 act calls; one learner update.
 
-`python -m bench -k dream` or `pytest bench/bench_dream_learner.py --benchmark-enable
+`fastmeta bench -k dream` or `pytest fastmeta/bench/bench_dream_learner.py --benchmark-enable
 -o python_files=bench_*.py`."""
 import random
 
 import numpy as np
 import pytest
-import torch
-from torch import nn
 
-import fastmeta
-from fastmeta.agents.dream import config as C
-from fastmeta.agents.dream.evaluate import _t
-from fastmeta.agents.dream.learner import DreamLearner
-from fastmeta.agents.dream.recurrent import UnrolledLSTM
-from fastmeta.agents.dream.sequence_replay import SequenceReplay
-from fastmeta.agents.env_sizes import net_sizes
+from fastmeta.bench.conftest import NO_TORCH
+
+torch = pytest.importorskip("torch", reason=NO_TORCH)
+from torch import nn  # noqa: E402
+
+import fastmeta  # noqa: E402
+from fastmeta.agents.dream import config as C  # noqa: E402
+from fastmeta.agents.dream.evaluate import _t  # noqa: E402
+from fastmeta.agents.dream.learner import DreamLearner  # noqa: E402
+from fastmeta.agents.dream.recurrent import UnrolledLSTM  # noqa: E402
+from fastmeta.agents.dream.sequence_replay import SequenceReplay  # noqa: E402
+from fastmeta.agents.env_sizes import net_sizes  # noqa: E402
 
 torch.set_num_threads(1)
 B, T = 32, 21

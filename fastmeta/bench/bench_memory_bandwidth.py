@@ -5,7 +5,7 @@ per env cannot run faster than copy rate / W env-steps/s."""
 import numpy as np
 import pytest
 
-from bench.conftest import ROUNDS
+from fastmeta.bench.conftest import ROUNDS
 
 # (label, bytes per array): L2 is 1-2 MiB per core on current x86 parts, L3 tens of MiB.
 SIZES = [("L2", 256 * 1024), ("L3", 8 * 1024 * 1024), ("DRAM", 256 * 1024 * 1024)]

@@ -7,7 +7,7 @@ Everything is float32 as in the original. Draws come from fastmeta's documented 
 """
 import numpy as np
 
-from tests.reference.first_explore_rng import Stream, initial_state
+from fastmeta.reference.first_explore_rng import Stream, initial_state
 
 
 class BanditRef:

@@ -6,14 +6,15 @@ with them) or from the learners' committed curves, so a report can be rebuilt fr
 """
 from __future__ import annotations
 
+import ast
 import json
 import math
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
 
-from bench import cost_model, plots, training_curves
-from bench.conftest import PEERS
+from fastmeta.bench import cost_model, plots, training_curves
+from fastmeta.bench.conftest import PEERS
 
 SCALING = "bench_env_scaling.py"
 PEERS_FILE = "bench_peers.py"
@@ -381,7 +382,7 @@ def sign_section(rows: list[dict]) -> list[str]:
     return lines
 
 
-def learners_section(rows: list[dict]) -> list[str]:
+def learners_section(rows: list[dict], results_dir: Path | None = training_curves.RESULTS) -> list[str]:
     lr = [r for r in rows if r.get("mode") == "training"]
     lines = ["## Learners", ""]
     if lr:
@@ -393,8 +394,12 @@ def learners_section(rows: list[dict]) -> list[str]:
         lines += _table(["learner", "env", "slots / batch", "env steps/s", "updates/s"], body, "llrrr")
     else:
         lines += ["No learner benchmark ran."]
-    runs = training_curves.time_to_target()
     lines += ["", "### Time to target return (committed results)", ""]
+    if results_dir is None or not Path(results_dir).is_dir():
+        return lines + ["Skipped: no results directory here. The learners' evaluation curves are "
+                        "committed to the source repository (results/), not shipped with the "
+                        "package; `fastmeta bench --results DIR` reads them from a checkout."]
+    runs = training_curves.time_to_target(Path(results_dir))
     if runs:
         def hit(minutes, steps, target=True):
             if not target:
@@ -409,7 +414,7 @@ def learners_section(rows: list[dict]) -> list[str]:
                          "to target return", f"to {training_curves.RELATIVE_TARGET:.0%} of best"],
                         body, "llrrrrll")
     else:
-        lines += ["No committed evaluation curves under results/ yet."]
+        lines += [f"No evaluation curves under {results_dir} yet."]
     return lines
 
 
@@ -503,8 +508,22 @@ def read_junit(path: Path) -> tuple[list, list]:
         for tag, dest in (("skipped", skips), ("failure", failures), ("error", failures)):
             el = case.find(tag)
             if el is not None:
-                dest.append((case.get("name"), (el.get("message") or tag).splitlines()[0][:200]))
+                dest.append((case.get("name"), _message(el, tag).splitlines()[0][:200]))
     return skips, failures
+
+
+def _message(el, tag: str) -> str:
+    """A junit entry's message; a module skipped at collection (e.g. an optional import missing)
+    says only "collection skipped" there, and its reason sits in the text as (path, line, reason)."""
+    message = el.get("message") or tag
+    if message == "collection skipped" and el.text:
+        try:
+            reason = ast.literal_eval(el.text.strip())[-1]
+        except (ValueError, SyntaxError, IndexError, TypeError):
+            return message
+        if isinstance(reason, str):
+            return reason.removeprefix("Skipped: ")
+    return message
 
 
 def _peer_skips(skips: list) -> dict:
@@ -516,7 +535,10 @@ def _peer_skips(skips: list) -> dict:
     return out
 
 
-def write_report(json_path, out_dir, rc: int | None = None) -> str:
+def write_report(json_path, out_dir, rc: int | None = None,
+                 results_dir: Path | None = training_curves.RESULTS) -> str:
+    """results_dir: the learners' evaluation curves (by default the source checkout's results/,
+    None when the package is installed: that table is then skipped with the reason)."""
     data = json.loads(Path(json_path).read_text())
     out_dir = Path(out_dir)
     rows = rows_of(data)
@@ -526,13 +548,13 @@ def write_report(json_path, out_dir, rc: int | None = None) -> str:
                  "Env-steps/s of every fastmeta env against batch size, with random actions and with a "
                  "policy network, threads, meta-resets, the Gymnasium view's overhead, memory, the "
                  "machine's bandwidth limit, how cost grows, the learners, and peers measured in the "
-                 "same run. Regenerate with `python -m bench` (`--quick` for a one-minute version)."],
+                 "same run. Regenerate with `fastmeta bench` (`--quick` for a one-minute version)."],
                 machine_section(data, rc), summary_section(rows), sweep_section(rows),
                 threads_section(rows), reset_section(rows), views_section(rows),
                 memory_section(rows),
-                limit_section(rows, data), cost_lines, sign_section(rows), learners_section(rows),
-                peers_section(rows, data, _peer_skips(skips)), all_rows_section(rows),
-                problems_section(skips, failures)]
+                limit_section(rows, data), cost_lines, sign_section(rows),
+                learners_section(rows, results_dir), peers_section(rows, data, _peer_skips(skips)),
+                all_rows_section(rows), problems_section(skips, failures)]
     text = "\n\n".join("\n".join(s) for s in sections if s) + "\n"
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.md").write_text(text)

@@ -1,7 +1,7 @@
 """Plain-Python SplitMix64 slot streams, as fastmeta documents them (docs/env_contract.md).
 
 The First-Explore references draw from these so that a parity test can compare a kernel with its
-reference draw for draw. Nothing here imports fastmeta.
+reference draw for draw. Nothing here imports the rest of fastmeta.
 """
 import math
 

@@ -84,7 +84,7 @@ class SignReference:
 
 # --- the original engine, for the pixel and physics comparisons ---------------------------------
 # Run as a script (in a subprocess: miniworld's import starts pyglet, whose GL state must not meet
-# the renderer under test):  python tests/reference/sign.py JOB.json OUT.npz
+# the renderer under test):  python fastmeta/reference/sign.py JOB.json OUT.npz
 # JOB = {"frames": [[task, x, z, theta, [6 yaws]], ...],   (first person, 80x60)
 #        "tops": [[task, x, z, theta, [6 yaws]], ...],     (top-down with the agent, 160x120)
 #        "rollouts": [[task, instruction, x, z, theta, [actions]], ...]}

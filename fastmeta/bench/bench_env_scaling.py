@@ -9,12 +9,10 @@ import inspect
 
 import numpy as np
 import pytest
-import torch
 
 import fastmeta
-from bench.conftest import ROUNDS, SWEEP, calls_per_round, sizes
-from bench.footprint import bytes_written_per_step, slot_bytes
-from bench.policy_mlp import MLPPolicy
+from fastmeta.bench.conftest import NO_TORCH, ROUNDS, SWEEP, calls_per_round, sizes
+from fastmeta.bench.footprint import bytes_written_per_step, slot_bytes
 
 ENVS = fastmeta.list_envs()
 SIGN = "miniworld_sign"
@@ -71,6 +69,8 @@ def test_steps_random(benchmark, name, num_envs):
 
 @pytest.mark.parametrize("name, num_envs", _cases("policy"))
 def test_steps_policy(benchmark, name, num_envs):
+    torch = pytest.importorskip("torch", reason=NO_TORCH)
+    from fastmeta.bench.policy_mlp import MLPPolicy
     torch.set_num_threads(1)  # one core for the network, as for the env
     env = _make(name, num_envs)
     policy = MLPPolicy(env)

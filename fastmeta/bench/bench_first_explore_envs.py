@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import fastmeta
-from bench.conftest import sizes
-from tests.reference.bandit import BanditRef
-from tests.reference.ray_maze import RayMazeRef
-from tests.reference.treasure_room import TreasureRoomRef
+from fastmeta.bench.conftest import sizes
+from fastmeta.reference.bandit import BanditRef
+from fastmeta.reference.ray_maze import RayMazeRef
+from fastmeta.reference.treasure_room import TreasureRoomRef
 
 ENVS = ["FixedArmBandit", "DarkTreasureRoom", "RayMaze"]
 STEPS = 64  # steps per round, actions pre-generated; crosses episode and trial boundaries

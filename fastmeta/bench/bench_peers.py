@@ -15,10 +15,8 @@ from importlib import metadata
 
 import numpy as np
 import pytest
-import torch
 
-from bench.conftest import ROUNDS, SWEEP, calls_per_round, sizes
-from bench.policy_mlp import HIDDEN, MLPPolicy
+from fastmeta.bench.conftest import HIDDEN, NO_TORCH, ROUNDS, SWEEP, calls_per_round, sizes
 
 SCAN_STEPS = 100
 JAX_SIZES = sizes([1, 16, 256, 4096, 65536], [4096])
@@ -157,8 +155,10 @@ class _Buffers:
 
 
 def _time_cartpole(benchmark, step, buf, mode, n, info):
-    torch.set_num_threads(1)
     if mode == "policy":
+        torch = pytest.importorskip("torch", reason=NO_TORCH)
+        from fastmeta.bench.policy_mlp import MLPPolicy
+        torch.set_num_threads(1)
         policy = MLPPolicy(buf)
 
         def one():

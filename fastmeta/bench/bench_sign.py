@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import fastmeta
-from bench.conftest import sizes
-from tests.reference.sign import SignReference
+from fastmeta.bench.conftest import sizes
+from fastmeta.reference.sign import SignReference
 
 PHYSICS_STEPS = 200
 FRAME_STEPS = {1: 300, 16: 60, 64: 24, 256: 8}  # steps per round, by num_envs

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import fastmeta
-from bench.conftest import sizes
-from tests.reference.grid import RefGridEnv, RefInstructionWrapper
+from fastmeta.bench.conftest import sizes
+from fastmeta.reference.grid import RefGridEnv, RefInstructionWrapper
 
 KINDS = ["vanilla", "distraction", "map", "cooking"]
 STEPS = 64  # steps per benchmark round, actions pre-generated

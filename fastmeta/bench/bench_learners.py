@@ -8,9 +8,10 @@
 
 Both with their `fast` presets (the configs that train in minutes here)."""
 import pytest
-import torch
 
-from bench.conftest import QUICK, ROUNDS, sizes
+from fastmeta.bench.conftest import NO_TORCH, QUICK, ROUNDS, sizes
+
+torch = pytest.importorskip("torch", reason=NO_TORCH)
 
 
 @pytest.mark.parametrize("env_name", sizes(["distraction", "cooking"], ["distraction"]))

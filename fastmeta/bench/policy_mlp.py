@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-HIDDEN = 64
+from fastmeta.bench.conftest import HIDDEN
 
 
 class MLPPolicy:

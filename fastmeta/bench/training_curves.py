@@ -1,4 +1,5 @@
-"""Time-to-target-return from the learners' committed evaluation curves (results/<learner>/).
+"""Time-to-target-return from the learners' committed evaluation curves (results/<learner>/ of
+the source checkout, or any directory laid out the same way: `fastmeta bench --results DIR`).
 
 Every CSV there with `elapsed_s`, `env_steps` and a return column (DREAM's `test_return`,
 First-Explore's `eval_return`) is one run. DREAM's target is the return results/dream/plot.py
@@ -10,7 +11,17 @@ import csv
 import math
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent.parent / "results"
+
+def checkout_results() -> Path | None:
+    """results/ of the source checkout this package runs from; None for an installed package
+    (the curves are committed to the repository, not shipped in the wheel)."""
+    root = Path(__file__).resolve().parent.parent.parent
+    results = root / "results"
+    return results if (root / "pyproject.toml").is_file() and results.is_dir() else None
+
+
+RESULTS = checkout_results()  # the default directory of time_to_target
+
 # One directory per learner; others under results/ (e.g. comparison/) mix several methods in a
 # CSV and are not one curve.
 LEARNERS = ("dream", "first_explore")
@@ -44,9 +55,13 @@ def _first_hit(curve, target):
     return (None, None) if hit is None else (curve["elapsed_s"][hit] / 60, curve["env_steps"][hit])
 
 
-def time_to_target(root: Path = RESULTS) -> list[dict]:
-    """One row per distinct curve (a CSV copied next to its run directory counts once)."""
+def time_to_target(root: Path | None = RESULTS) -> list[dict]:
+    """One row per distinct curve (a CSV copied next to its run directory counts once); none
+    when there is no results directory."""
     runs, seen = [], set()
+    if root is None:
+        return runs
+    root = Path(root)
     for learner_dir in (root / name for name in LEARNERS):
         if not learner_dir.is_dir():
             continue

@@ -1,1 +1,0 @@
-"""fastmeta's throughput benchmark suite (pytest-benchmark); `python -m bench` runs it."""
