@@ -1,4 +1,5 @@
 """Build the Cython kernels in csrc/ (pyproject.toml holds the metadata)."""
+import glob
 import sys
 
 import numpy as np
@@ -24,10 +25,15 @@ extensions = [
     ),
 ]
 
-setup(
-    ext_modules=cythonize(
-        extensions,
-        language_level=3,
-        compiler_directives={"boundscheck": False, "wraparound": False, "cdivision": True},
-    ),
+ext_modules = cythonize(
+    extensions,
+    language_level=3,
+    compiler_directives={"boundscheck": False, "wraparound": False, "cdivision": True},
 )
+# cythonize swaps the .pyx for the generated .c in `sources`; listing the Cython sources as
+# `depends` puts them in the sdist too, so a wheel can be built from the sdist alone.
+cython_sources = sorted(glob.glob("csrc/*.pyx") + glob.glob("csrc/*.pxd"))
+for ext in ext_modules:
+    ext.depends = sorted(set(ext.depends) | set(cython_sources))
+
+setup(ext_modules=ext_modules)

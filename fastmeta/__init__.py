@@ -1,7 +1,8 @@
 """fastmeta: exact batched simulators and fast learners for DREAM and First-Explore benchmarks."""
-from fastmeta.registry import list_envs, make
+# The one place the version is written: pyproject.toml reads it ([tool.setuptools.dynamic]).
+__version__ = "0.2.0"
 
-__version__ = "0.1.0"
+from fastmeta.registry import list_envs, make
 
 from fastmeta.views import gymnasium_registration as _gymnasium_registration  # noqa: E402,F401
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates ./.venv and installs fastmeta into it (editable, with the given extras).
+# Creates ./.venv and installs fastmeta into it (editable, with the given extras), under the
+# project's pins in constraints.txt (torch: the local CPU build).
 # Usage: scripts/setup_env.sh [extras]   e.g. scripts/setup_env.sh dev,train
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,5 +10,5 @@ if [ -x scripts/install_system_deps.sh ]; then
 fi
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-# torch is pinned in pyproject.toml to the CPU build this machine class provides
-.venv/bin/python -m pip install --quiet -e ".[${extras}]"
+# torch is a range in pyproject.toml (train and dev extras); constraints.txt pins the CPU build.
+.venv/bin/python -m pip install --quiet -c constraints.txt -e ".[${extras}]"

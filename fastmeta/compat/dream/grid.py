@@ -6,7 +6,6 @@ function the batched kernel runs, so the drop-in and `fastmeta.make` cannot drif
 import enum
 
 import numpy as np
-import torch
 from gymnasium import spaces
 
 from fastmeta.compat.dream.meta_exploration import MetaExplorationState
@@ -26,6 +25,7 @@ class Action(enum.IntEnum):
 
 
 def _default_wrapper(observation):
+    import torch  # only this default needs torch (the train extra), as in sign.py
     return torch.tensor(observation)
 
 
