@@ -1,4 +1,5 @@
 """Build the Cython kernels in csrc/ (pyproject.toml holds the metadata)."""
+
 import glob
 import sys
 

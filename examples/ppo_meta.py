@@ -14,6 +14,7 @@ Autoreset is Gymnasium's NEXT_STEP: when step t ends a trial, step t+1 is a *res
 observation is the ended trial's last one, whose action is ignored and whose reward is 0. Reset
 steps are stored like every other step but masked out of every loss term.
 """
+
 import argparse
 import ast
 import dataclasses
@@ -72,13 +73,20 @@ class Args:
 def parse_args() -> Args:
     """Each Args field is a --flag (underscores as dashes); its docstring is the help text."""
     body = ast.parse(inspect.getsource(Args)).body[0].body
-    docs = {a.target.id: b.value.value for a, b in zip(body, body[1:])
-            if isinstance(a, ast.AnnAssign) and isinstance(b, ast.Expr)}
+    docs = {
+        a.target.id: b.value.value
+        for a, b in zip(body, body[1:])
+        if isinstance(a, ast.AnnAssign) and isinstance(b, ast.Expr)
+    }
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     for f in dataclasses.fields(Args):
         kind = (lambda s: s.lower() in ("1", "true", "yes")) if f.type is bool else f.type
-        parser.add_argument("--" + f.name.replace("_", "-"), type=kind, default=f.default,
-                            help=f"{docs.get(f.name, '')} (default: {f.default})")
+        parser.add_argument(
+            "--" + f.name.replace("_", "-"),
+            type=kind,
+            default=f.default,
+            help=f"{docs.get(f.name, '')} (default: {f.default})",
+        )
     return Args(**vars(parser.parse_args()))
 
 
@@ -89,15 +97,16 @@ class DictEncoder:
     finite (images, distances) and passed through where not (prev_reward)."""
 
     def __init__(self, space: gym.spaces.Dict, max_categories: int = 64):
-        self.onehot = []   # (key, code index of value 0 per component, code width)
-        self.scaled = []   # (key, low, width) per component
+        self.onehot = []  # (key, code index of value 0 per component, code width)
+        self.scaled = []  # (key, low, width) per component
         for key, sub in space.spaces.items():
             if isinstance(sub, gym.spaces.Discrete):
                 low, high = np.array([sub.start]), np.array([sub.start + sub.n - 1])
             else:
                 low, high = sub.low.ravel(), sub.high.ravel().astype(np.float64)
             if isinstance(sub, gym.spaces.Discrete) or (
-                    np.issubdtype(sub.dtype, np.integer) and np.all(high - low < max_categories)):
+                np.issubdtype(sub.dtype, np.integer) and np.all(high - low < max_categories)
+            ):
                 count = (high - low + 1).astype(np.int64)
                 offset = np.cumsum(count) - count - low.astype(np.int64)
                 self.onehot.append((key, torch.as_tensor(offset), int(count.sum())))
@@ -105,8 +114,13 @@ class DictEncoder:
                 finite = np.isfinite(low) & np.isfinite(high)
                 width = np.where(finite, high - low, 1.0).clip(1e-8)
                 low = np.where(finite, low, 0.0)
-                self.scaled.append((key, torch.tensor(low, dtype=torch.float32),
-                                    torch.tensor(width, dtype=torch.float32)))
+                self.scaled.append(
+                    (
+                        key,
+                        torch.tensor(low, dtype=torch.float32),
+                        torch.tensor(width, dtype=torch.float32),
+                    )
+                )
         self.size = sum(w for *_, w in self.onehot) + sum(len(low) for _, low, _ in self.scaled)
 
     def __call__(self, obs: dict) -> torch.Tensor:
@@ -174,8 +188,9 @@ def main() -> None:
     batch_size = args.num_envs * args.num_steps
     num_iterations = max(1, args.total_timesteps // batch_size)
     if args.num_envs % args.num_minibatches:
-        raise SystemExit(f"--num-minibatches {args.num_minibatches} must divide "
-                         f"--num-envs {args.num_envs}")
+        raise SystemExit(
+            f"--num-minibatches {args.num_minibatches} must divide --num-envs {args.num_envs}"
+        )
     envs_per_minibatch = args.num_envs // args.num_minibatches
 
     torch.set_num_threads(args.torch_threads)
@@ -185,7 +200,8 @@ def main() -> None:
 
     # ---- env: the Gymnasium vector view, nothing env-specific ----
     envs = gym.wrappers.vector.RecordEpisodeStatistics(
-        gym.make_vec(args.env_id, num_envs=args.num_envs))
+        gym.make_vec(args.env_id, num_envs=args.num_envs)
+    )
     assert isinstance(envs.single_action_space, gym.spaces.Discrete), "discrete actions only"
     encoder = DictEncoder(envs.single_observation_space)
     agent = Agent(encoder.size, int(envs.single_action_space.n), args.hidden_size)
@@ -196,10 +212,10 @@ def main() -> None:
     obs = torch.zeros(shape + (encoder.size,))
     actions = torch.zeros(shape, dtype=torch.long)
     logprobs, rewards, values = torch.zeros(shape), torch.zeros(shape), torch.zeros(shape)
-    dones = torch.zeros(shape)    # 1: the step ended a trial (terminated or truncated: the
-                                  #    trial's step limit is part of the task, not bootstrapped)
-    starts = torch.zeros(shape)   # 1: the step's observation is a trial's first (LSTM state zeroed)
-    valid = torch.zeros(shape)    # 0: a reset step (NEXT_STEP autoreset), left out of the loss
+    dones = torch.zeros(shape)  # 1: the step ended a trial (terminated or truncated: the
+    #    trial's step limit is part of the task, not bootstrapped)
+    starts = torch.zeros(shape)  # 1: the step's observation is a trial's first (LSTM state zeroed)
+    valid = torch.zeros(shape)  # 0: a reset step (NEXT_STEP autoreset), left out of the loss
 
     global_step, start_time = 0, time.time()
     trial_returns = deque(maxlen=100)
@@ -220,14 +236,15 @@ def main() -> None:
             obs[step], starts[step], valid[step] = next_obs, next_start, next_valid
             with torch.no_grad():
                 action, logprob, _, value, next_lstm_state = agent.get_action_and_value(
-                    next_obs, next_lstm_state, next_start)
+                    next_obs, next_lstm_state, next_start
+                )
             actions[step], logprobs[step], values[step] = action, logprob, value
             raw_obs, reward, terminated, truncated, info = envs.step(action.numpy())
             done = np.logical_or(terminated, truncated)
             rewards[step] = torch.as_tensor(reward, dtype=torch.float32)
             dones[step] = torch.as_tensor(done, dtype=torch.float32)
             next_obs = encoder(raw_obs)
-            next_start = 1.0 - next_valid   # the observation after a reset step opens a new trial
+            next_start = 1.0 - next_valid  # the observation after a reset step opens a new trial
             next_valid = 1.0 - dones[step]  # the step after a trial's end is a reset step
             if "_episode" in info:
                 trial_returns.extend(info["episode"]["r"][info["_episode"]].tolist())
@@ -256,11 +273,14 @@ def main() -> None:
         for _ in range(args.update_epochs):
             np.random.shuffle(env_order)
             for first in range(0, args.num_envs, envs_per_minibatch):
-                mb_envs = env_order[first:first + envs_per_minibatch]
+                mb_envs = env_order[first : first + envs_per_minibatch]
                 mb = torch.as_tensor(flat_index[:, mb_envs].ravel())
                 _, newlogprob, entropy, newvalue, _ = agent.get_action_and_value(
-                    b_obs[mb], (initial_lstm_state[0][mb_envs], initial_lstm_state[1][mb_envs]),
-                    b_starts[mb], b_actions[mb])
+                    b_obs[mb],
+                    (initial_lstm_state[0][mb_envs], initial_lstm_state[1][mb_envs]),
+                    b_starts[mb],
+                    b_actions[mb],
+                )
                 mask = b_valid[mb]
                 logratio = newlogprob - b_logprobs[mb]
                 ratio = logratio.exp()
@@ -287,14 +307,19 @@ def main() -> None:
         # ---- plumbing: logging ----
         sps = int(global_step / (time.time() - start_time))
         mean_return = np.mean(trial_returns) if trial_returns else float("nan")
-        print(f"iteration {iteration}/{num_iterations} global_step={global_step} SPS={sps} "
-              f"trial_return={mean_return:.3f} value_loss={v_loss.item():.4f} "
-              f"entropy={entropy_loss.item():.3f} approx_kl={approx_kl.item():.4f} "
-              f"clipfrac={np.mean(clipfracs):.3f}", flush=True)
+        print(
+            f"iteration {iteration}/{num_iterations} global_step={global_step} SPS={sps} "
+            f"trial_return={mean_return:.3f} value_loss={v_loss.item():.4f} "
+            f"entropy={entropy_loss.item():.3f} approx_kl={approx_kl.item():.4f} "
+            f"clipfrac={np.mean(clipfracs):.3f}",
+            flush=True,
+        )
 
     envs.close()
-    print(f"final mean trial return (last {len(trial_returns)} trials): "
-          f"{np.mean(trial_returns) if trial_returns else float('nan'):.3f}")
+    print(
+        f"final mean trial return (last {len(trial_returns)} trials): "
+        f"{np.mean(trial_returns) if trial_returns else float('nan'):.3f}"
+    )
 
 
 if __name__ == "__main__":

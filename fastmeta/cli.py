@@ -1,12 +1,13 @@
 """The `fastmeta` command: wires subcommands to the env, benchmark and learner entry points.
 
-    fastmeta --version                              the installed version
-    fastmeta list                                   registered envs and their Gymnasium ids
-    fastmeta bench [--quick] [--out DIR] [-k EXPR]  throughput suite and report (./fastmeta-bench/)
-    fastmeta train dream --env distraction [...]    DREAM learner
-    fastmeta train first-explore --env bandit [...] First-Explore learner
-    fastmeta train rl2|import|varibad --env map     DREAM's baselines
+fastmeta --version                              the installed version
+fastmeta list                                   registered envs and their Gymnasium ids
+fastmeta bench [--quick] [--out DIR] [-k EXPR]  throughput suite and report (./fastmeta-bench/)
+fastmeta train dream --env distraction [...]    DREAM learner
+fastmeta train first-explore --env bandit [...] First-Explore learner
+fastmeta train rl2|import|varibad --env map     DREAM's baselines
 """
+
 from __future__ import annotations
 
 import importlib
@@ -24,10 +25,13 @@ LEARNERS = {
 
 def _list(_argv) -> int:
     from fastmeta.registry import ENVS
+
     width = max(len(n) for n in ENVS)
     for name in sorted(ENVS):
         spec = ENVS[name]
-        print(f"{name:<{width}}  {spec.gym_id or '-':<32}  aliases: {', '.join(spec.aliases) or '-'}")
+        print(
+            f"{name:<{width}}  {spec.gym_id or '-':<32}  aliases: {', '.join(spec.aliases) or '-'}"
+        )
     return 0
 
 
@@ -41,15 +45,19 @@ def _train(argv) -> int:
         return 0 if argv else 2
     name, rest = argv[0], argv[1:]
     if name not in LEARNERS:
-        print(f"fastmeta train: unknown learner {name!r}; choose from {', '.join(LEARNERS)}",
-              file=sys.stderr)
+        print(
+            f"fastmeta train: unknown learner {name!r}; choose from {', '.join(LEARNERS)}",
+            file=sys.stderr,
+        )
         return 2
     module, func = LEARNERS[name].split(":")
     try:
         entry = getattr(importlib.import_module(module), func)
     except (ImportError, AttributeError) as e:
-        print(f"fastmeta train {name}: this learner is not available in this build ({e})",
-              file=sys.stderr)
+        print(
+            f"fastmeta train {name}: this learner is not available in this build ({e})",
+            file=sys.stderr,
+        )
         return 2
     return entry(rest) or 0
 
@@ -64,11 +72,15 @@ def main(argv=None) -> int:
         return 0 if argv else 2
     if argv[0] in ("-V", "--version"):
         from fastmeta import __version__
+
         print(f"fastmeta {__version__}")
         return 0
     cmd = COMMANDS.get(argv[0])
     if cmd is None:
-        print(f"fastmeta: unknown command {argv[0]!r}; choose from {', '.join(COMMANDS)}", file=sys.stderr)
+        print(
+            f"fastmeta: unknown command {argv[0]!r}; choose from {', '.join(COMMANDS)}",
+            file=sys.stderr,
+        )
         return 2
     return cmd(argv[1:])
 

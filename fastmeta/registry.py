@@ -4,6 +4,7 @@ Envs and views are imported lazily, so `import fastmeta` stays cheap and compile
 To add an env: one `register(...)` line below and one module under fastmeta/envs/; its Gymnasium
 and envpool views come from the shared view family (fastmeta/views/).
 """
+
 from __future__ import annotations
 
 import difflib
@@ -23,9 +24,9 @@ def _load(entry_point: str):
 
 @dataclass(frozen=True)
 class EnvSpec:
-    name: str                    # fastmeta's canonical name (DREAM / First-Explore spelling)
-    entry_point: str             # "module:Class" of the native batched env
-    gym_id: str | None = None    # Gymnasium id, e.g. "fastmeta/DistractionBus-v0"
+    name: str  # fastmeta's canonical name (DREAM / First-Explore spelling)
+    entry_point: str  # "module:Class" of the native batched env
+    gym_id: str | None = None  # Gymnasium id, e.g. "fastmeta/DistractionBus-v0"
     aliases: tuple = ()
     kwargs: dict = field(default_factory=dict)
     #: defaults of the Gymnasium views' own parameters for this env
@@ -79,7 +80,8 @@ def check_params(cls, params: dict, what: str, extra: tuple = ()) -> None:
     if unknown:
         raise ValueError(
             f"unknown parameter(s) {', '.join(map(repr, unknown))} for {what}; "
-            f"accepted: {', '.join(accepted) or 'none'}")
+            f"accepted: {', '.join(accepted) or 'none'}"
+        )
 
 
 def make(name: str, num_envs: int = 1, seed: int = 0, **params):
@@ -123,12 +125,75 @@ def list_envs() -> list[str]:
 # as the original's baselines train and its E-RL² wrapper observes (dream.md §2.7)
 _DREAM_VIEW = {"first_episode_no_optimization": True, "prev_action_reset": "episode"}
 _GRID = "fastmeta.envs"
-register(EnvSpec("vanilla", f"{_GRID}.vanilla_bus:VanillaBus", "fastmeta/VanillaBus-v0", ("VanillaBus", "city"), view_kwargs=_DREAM_VIEW))
-register(EnvSpec("distraction", f"{_GRID}.distraction_bus:DistractionBus", "fastmeta/DistractionBus-v0", ("DistractionBus",), view_kwargs=_DREAM_VIEW))
-register(EnvSpec("map", f"{_GRID}.map_bus:MapBus", "fastmeta/MapBus-v0", ("MapBus",), view_kwargs=_DREAM_VIEW))
-register(EnvSpec("cooking", f"{_GRID}.cooking:Cooking", "fastmeta/Cooking-v0", ("Cooking",), view_kwargs=_DREAM_VIEW))
-register(EnvSpec("FixedArmBandit", "fastmeta.envs.fixed_arm_bandit:FixedArmBandit", "fastmeta/FixedArmBandit-v0", ("MeanBandit",)))
-register(EnvSpec("GaussianBandit", "fastmeta.envs.gaussian_bandit:GaussianBandit", "fastmeta/GaussianBandit-v0"))
-register(EnvSpec("DarkTreasureRoom", "fastmeta.envs.dark_treasure_room:DarkTreasureRoom", "fastmeta/DarkTreasureRoom-v0", ("TreasureRoom",)))
-register(EnvSpec("miniworld_sign", "fastmeta.envs.sign:Sign", "fastmeta/Sign-v0", ("Sign", "MiniWorldSign"), view_kwargs=_DREAM_VIEW))
-register(EnvSpec("RayMaze", "fastmeta.envs.ray_maze:RayMaze", "fastmeta/RayMaze-v0", ("TinyWorld", "HardWorld")))
+register(
+    EnvSpec(
+        "vanilla",
+        f"{_GRID}.vanilla_bus:VanillaBus",
+        "fastmeta/VanillaBus-v0",
+        ("VanillaBus", "city"),
+        view_kwargs=_DREAM_VIEW,
+    )
+)
+register(
+    EnvSpec(
+        "distraction",
+        f"{_GRID}.distraction_bus:DistractionBus",
+        "fastmeta/DistractionBus-v0",
+        ("DistractionBus",),
+        view_kwargs=_DREAM_VIEW,
+    )
+)
+register(
+    EnvSpec(
+        "map", f"{_GRID}.map_bus:MapBus", "fastmeta/MapBus-v0", ("MapBus",), view_kwargs=_DREAM_VIEW
+    )
+)
+register(
+    EnvSpec(
+        "cooking",
+        f"{_GRID}.cooking:Cooking",
+        "fastmeta/Cooking-v0",
+        ("Cooking",),
+        view_kwargs=_DREAM_VIEW,
+    )
+)
+register(
+    EnvSpec(
+        "FixedArmBandit",
+        "fastmeta.envs.fixed_arm_bandit:FixedArmBandit",
+        "fastmeta/FixedArmBandit-v0",
+        ("MeanBandit",),
+    )
+)
+register(
+    EnvSpec(
+        "GaussianBandit",
+        "fastmeta.envs.gaussian_bandit:GaussianBandit",
+        "fastmeta/GaussianBandit-v0",
+    )
+)
+register(
+    EnvSpec(
+        "DarkTreasureRoom",
+        "fastmeta.envs.dark_treasure_room:DarkTreasureRoom",
+        "fastmeta/DarkTreasureRoom-v0",
+        ("TreasureRoom",),
+    )
+)
+register(
+    EnvSpec(
+        "miniworld_sign",
+        "fastmeta.envs.sign:Sign",
+        "fastmeta/Sign-v0",
+        ("Sign", "MiniWorldSign"),
+        view_kwargs=_DREAM_VIEW,
+    )
+)
+register(
+    EnvSpec(
+        "RayMaze",
+        "fastmeta.envs.ray_maze:RayMaze",
+        "fastmeta/RayMaze-v0",
+        ("TinyWorld", "HardWorld"),
+    )
+)

@@ -5,6 +5,7 @@
 Each env is reset with seed 0 and stepped a few random actions, so the pictures show an agent
 mid-episode. The sign world's picture is its first-person frame beside its top-down map.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,7 +17,7 @@ from PIL import Image
 import fastmeta
 
 STEPS = 3
-HEIGHT = 192   # every picture is scaled to this height (nearest neighbour, pixels stay sharp)
+HEIGHT = 192  # every picture is scaled to this height (nearest neighbour, pixels stay sharp)
 
 
 def _colourfulness(env, x, z, theta) -> float:
@@ -38,8 +39,9 @@ def picture(name: str) -> np.ndarray:
         env.set_pose(0, x, z, best)
         first = env.render("first_person")[0]
         top = env.render("top")[0]
-        first = np.asarray(Image.fromarray(first).resize((top.shape[0] * 4 // 3, top.shape[0]),
-                                                          Image.NEAREST))
+        first = np.asarray(
+            Image.fromarray(first).resize((top.shape[0] * 4 // 3, top.shape[0]), Image.NEAREST)
+        )
         gap = np.full((top.shape[0], 8, 3), 255, dtype=np.uint8)
         frame = np.concatenate([first, gap, top], axis=1)
     else:
@@ -56,7 +58,9 @@ def main(argv=None) -> int:
     for name in fastmeta.list_envs():
         frame = picture(name)
         h, w = frame.shape[:2]
-        image = Image.fromarray(frame).resize((max(1, round(w * HEIGHT / h)), HEIGHT), Image.NEAREST)
+        image = Image.fromarray(frame).resize(
+            (max(1, round(w * HEIGHT / h)), HEIGHT), Image.NEAREST
+        )
         path = args.out / f"{name}.png"
         image.save(path, optimize=True)
         print(f"{path}  {image.size[0]}x{image.size[1]}")

@@ -9,6 +9,7 @@
 `smoke` reads FASTMETA_CHECKOUT (the source tree it must not import from) and NUMBA_CACHE_DIR
 (where numba's cache files must go instead of site-packages).
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -38,25 +39,53 @@ def check_dist(sdist: str, wheel: str) -> None:
     with tarfile.open(sdist) as tar:
         # drop the leading "fastmeta-X.Y.Z/"
         names = [m.name.split("/", 1)[1] for m in tar.getmembers() if "/" in m.name]
-    require(names, ["pyproject.toml", "setup.py", "README.md", "csrc/grid.pyx", "csrc/splitmix.pxd",
-                    "fastmeta/__init__.py", "fastmeta/py.typed", "fastmeta/presets/*.json"],
-            f"sdist {Path(sdist).name}")
+    require(
+        names,
+        [
+            "pyproject.toml",
+            "setup.py",
+            "README.md",
+            "csrc/grid.pyx",
+            "csrc/splitmix.pxd",
+            "fastmeta/__init__.py",
+            "fastmeta/py.typed",
+            "fastmeta/presets/*.json",
+        ],
+        f"sdist {Path(sdist).name}",
+    )
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
         metadata = zf.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
-    require(names, ["fastmeta/kernels/_grid*.so", "fastmeta/presets/dream_paper.json",
-                    "fastmeta/py.typed", "fastmeta/cli.py", "*.dist-info/entry_points.txt"],
-            f"wheel {Path(wheel).name}")
-    stray = [n for n in names if n.endswith((".nbi", ".nbc", ".pyc")) or n.startswith(("tests/", "bench/"))]
+    require(
+        names,
+        [
+            "fastmeta/kernels/_grid*.so",
+            "fastmeta/presets/dream_paper.json",
+            "fastmeta/py.typed",
+            "fastmeta/cli.py",
+            "*.dist-info/entry_points.txt",
+        ],
+        f"wheel {Path(wheel).name}",
+    )
+    stray = [
+        n
+        for n in names
+        if n.endswith((".nbi", ".nbc", ".pyc")) or n.startswith(("tests/", "bench/"))
+    ]
     if stray:
         fail(f"wheel {Path(wheel).name} ships build leftovers or non-package files: {stray[:5]}")
-    core = [line for line in metadata.splitlines()
-            if line.startswith("Requires-Dist:") and "extra ==" not in line]
+    core = [
+        line
+        for line in metadata.splitlines()
+        if line.startswith("Requires-Dist:") and "extra ==" not in line
+    ]
     if any("torch" in line for line in core):
         fail(f"torch is a core dependency of the wheel: {core}")
     n_presets = len(fnmatch.filter(names, "fastmeta/presets/*.json"))
-    print(f"wheel_smoke: dist contents ok ({len(names)} files in the wheel, {n_presets} presets; "
-          f"core requirements: {', '.join(line.split(':', 1)[1].strip() for line in core)})")
+    print(
+        f"wheel_smoke: dist contents ok ({len(names)} files in the wheel, {n_presets} presets; "
+        f"core requirements: {', '.join(line.split(':', 1)[1].strip() for line in core)})"
+    )
 
 
 def cache_files(root: Path) -> list[Path]:
@@ -66,6 +95,7 @@ def cache_files(root: Path) -> list[Path]:
 def installed_package() -> Path:
     """fastmeta's directory, checked to be the installed one, not the checkout's."""
     import fastmeta
+
     checkout = Path(os.environ["FASTMETA_CHECKOUT"]).resolve()
     pkg = Path(fastmeta.__file__).resolve().parent
     if pkg.is_relative_to(checkout):
@@ -77,7 +107,9 @@ def smoke() -> None:
     t0 = time.perf_counter()
     cache_dir = Path(os.environ["NUMBA_CACHE_DIR"]).resolve()
     if importlib.util.find_spec("torch") is not None:
-        fail("torch is installed in the smoke venv; the core package and render extra must not pull it")
+        fail(
+            "torch is installed in the smoke venv; the core package and render extra must not pull it"
+        )
 
     import gymnasium
     import numpy as np
@@ -95,12 +127,14 @@ def smoke() -> None:
         fail(f"fastmeta.__version__ {fastmeta.__version__} != installed metadata {dist_version}")
 
     bin_dir = Path(sys.executable).parent
-    out = subprocess.run([bin_dir / "fastmeta", "--version"], check=True, capture_output=True,
-                         text=True).stdout.strip()
+    out = subprocess.run(
+        [bin_dir / "fastmeta", "--version"], check=True, capture_output=True, text=True
+    ).stdout.strip()
     if dist_version not in out:
         fail(f"`fastmeta --version` printed {out!r}, expected {dist_version}")
-    listed = subprocess.run([bin_dir / "fastmeta", "list"], check=True, capture_output=True,
-                            text=True).stdout
+    listed = subprocess.run(
+        [bin_dir / "fastmeta", "list"], check=True, capture_output=True, text=True
+    ).stdout
     missing = [name for name in ENVS if name not in listed]
     if missing:
         fail(f"`fastmeta list` does not show {missing}")
@@ -114,10 +148,14 @@ def smoke() -> None:
         actions = rng.integers(0, env.single_action_space.n, size=env.num_envs)
         obs, rew, terminated, truncated, info = env.step(actions)
         if obs.shape[0] != 2 or rew.shape != (2,) or "episode_index" not in info:
-            fail(f"{name}: unexpected step result (obs {obs.shape}, rew {rew.shape}, info {list(info)})")
+            fail(
+                f"{name}: unexpected step result (obs {obs.shape}, rew {rew.shape}, info {list(info)})"
+            )
         env.close()
-        print(f"wheel_smoke: {name:<16} reset+step ok  obs {obs.shape} {obs.dtype}  "
-              f"({time.perf_counter() - t:.1f}s)")
+        print(
+            f"wheel_smoke: {name:<16} reset+step ok  obs {obs.shape} {obs.dtype}  "
+            f"({time.perf_counter() - t:.1f}s)"
+        )
 
     venv = gymnasium.make_vec("fastmeta/MapBus-v0", num_envs=4)
     venv.reset(seed=0)
@@ -125,7 +163,7 @@ def smoke() -> None:
     if rew.shape != (4,) or "prev_action" not in obs:
         fail(f"gymnasium.make_vec step: unexpected result (rew {rew.shape}, obs keys {list(obs)})")
     venv.close()
-    print(f"wheel_smoke: gymnasium.make_vec('fastmeta/MapBus-v0', num_envs=4) step ok")
+    print("wheel_smoke: gymnasium.make_vec('fastmeta/MapBus-v0', num_envs=4) step ok")
 
     if "torch" in sys.modules:
         fail("something imported torch")
@@ -147,6 +185,7 @@ def fallback() -> None:
     import numpy as np
 
     import fastmeta
+
     pkg = installed_package()
     env = fastmeta.make("FixedArmBandit", num_envs=2, seed=0)
     env.reset()
@@ -156,8 +195,10 @@ def fallback() -> None:
         fail(f"NUMBA_CACHE_DIR is {os.environ.get('NUMBA_CACHE_DIR')!r}, expected {expected}")
     if not cache_files(expected) or cache_files(pkg):
         fail(f"numba's cache files are not (only) under {expected}")
-    print(f"wheel_smoke: no NUMBA_CACHE_DIR and nothing writable: kernels cached under "
-          f"{expected.name} in the temp dir ({len(cache_files(expected))} files)")
+    print(
+        f"wheel_smoke: no NUMBA_CACHE_DIR and nothing writable: kernels cached under "
+        f"{expected.name} in the temp dir ({len(cache_files(expected))} files)"
+    )
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """FixedArmBandit / GaussianBandit: parity with the plain-Python reference, the spec's anchors,
 the ziggurat sampler, tasks (pin, save, load), seeding, bad input and the Gymnasium views."""
+
 import math
 
 import gymnasium
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fastmeta
 from fastmeta.envs.fixed_arm_bandit import BanditTask
@@ -26,10 +28,15 @@ def make(name, n, seed, **kw):
 
 # -- parity with the reference ------------------------------------------------------------------
 @settings(max_examples=40, deadline=None)
-@given(name=st.sampled_from(sorted(NAMES)), n=st.sampled_from([1, 3, 17, 64]),
-       seed=st.integers(0, 2**63), minval=st.sampled_from([0.5, 0.0, -1.25]),
-       noise=st.sampled_from([0.5, 0.1, 0.0]), trial=st.integers(1, 6),
-       data=st.data())
+@given(
+    name=st.sampled_from(sorted(NAMES)),
+    n=st.sampled_from([1, 3, 17, 64]),
+    seed=st.integers(0, 2**63),
+    minval=st.sampled_from([0.5, 0.0, -1.25]),
+    noise=st.sampled_from([0.5, 0.1, 0.0]),
+    trial=st.integers(1, 6),
+    data=st.data(),
+)
 def test_kernel_matches_reference(name, n, seed, minval, noise, trial, data):
     env = make(name, n, seed, minval=minval, noise=noise, episodes_per_trial=trial)
     refs = [BanditRef(seed, i, NAMES[name], minval, noise, 10, trial) for i in range(n)]
@@ -85,7 +92,9 @@ def test_max_arm_mean_anchor(minval, anchor, p_best):
     assert np.all(means[:, 0] == np.float32(minval))
     best = means.max(axis=1)
     se = best.std() / math.sqrt(best.size)
-    assert abs(best.mean() - anchor) < 4 * se + 0.0015  # 0.0015: the anchor's own MC error and rounding
+    assert (
+        abs(best.mean() - anchor) < 4 * se + 0.0015
+    )  # 0.0015: the anchor's own MC error and rounding
     p = (means.argmax(axis=1) == 0).mean()
     assert abs(p - p_best) < 4 * math.sqrt(p_best * (1 - p_best) / best.size) + 0.0005
 
@@ -155,10 +164,17 @@ def snapshot(env):
     return (env.rng_states.copy(), env.tasks.means, env.episode_index.copy(), env.rew.copy())
 
 
-@pytest.mark.parametrize("actions, err", [
-    (np.array([0, 1, 10]), ValueError), (np.array([0, -1, 2]), ValueError),
-    (np.array([0, 1]), ValueError), (np.array([0.0, 1.0, 2.0]), TypeError),
-    (np.array([[0, 1, 2]]), ValueError), ("012", TypeError)])
+@pytest.mark.parametrize(
+    "actions, err",
+    [
+        (np.array([0, 1, 10]), ValueError),
+        (np.array([0, -1, 2]), ValueError),
+        (np.array([0, 1]), ValueError),
+        (np.array([0.0, 1.0, 2.0]), TypeError),
+        (np.array([[0, 1, 2]]), ValueError),
+        ("012", TypeError),
+    ],
+)
 def test_bad_actions_raise_and_leave_state(actions, err):
     env = make("FixedArmBandit", 3, 0)
     env.step(np.array([1, 2, 3]))
@@ -169,10 +185,17 @@ def test_bad_actions_raise_and_leave_state(actions, err):
         np.testing.assert_array_equal(x, y)
 
 
-@pytest.mark.parametrize("kw, err, match", [
-    (dict(noise=-0.1), ValueError, "noise"), (dict(minval=float("nan")), ValueError, "minval"),
-    (dict(num_arms=1), ValueError, "num_arms"), (dict(episodes_per_trial=0), ValueError, "episodes"),
-    (dict(minval="a"), TypeError, "minval"), (dict(arms=3), ValueError, "arms")])
+@pytest.mark.parametrize(
+    "kw, err, match",
+    [
+        (dict(noise=-0.1), ValueError, "noise"),
+        (dict(minval=float("nan")), ValueError, "minval"),
+        (dict(num_arms=1), ValueError, "num_arms"),
+        (dict(episodes_per_trial=0), ValueError, "episodes"),
+        (dict(minval="a"), TypeError, "minval"),
+        (dict(arms=3), ValueError, "arms"),
+    ],
+)
 def test_bad_parameters(kw, err, match):
     with pytest.raises(err, match=match):
         fastmeta.make("FixedArmBandit", num_envs=2, **kw)
@@ -206,8 +229,13 @@ def test_gymnasium_views():
     np.testing.assert_array_equal(obs["prev_reward"][:, 0], rew.astype(np.float32))
     np.testing.assert_array_equal(info["episode_index"], 1)
     # one pull per trial, same-step autoreset: every slot ends its trial and reports its last obs
-    venv = gymnasium.make_vec("fastmeta/FixedArmBandit-v0", num_envs=16, minval=0.0,
-                              episodes_per_trial=1, autoreset_mode="same_step")
+    venv = gymnasium.make_vec(
+        "fastmeta/FixedArmBandit-v0",
+        num_envs=16,
+        minval=0.0,
+        episodes_per_trial=1,
+        autoreset_mode="same_step",
+    )
     venv.reset(seed=1)
     obs, rew, term, trunc, info = venv.step(venv.action_space.sample())
     assert rew.shape == (16,) and term.all() and info["_final_obs"].all()

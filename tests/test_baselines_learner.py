@@ -1,5 +1,6 @@
 """The baseline learner on scripted and random trials: trial inputs (spec §2.7, §8.17-18),
 IMPORT's id/recurrent alternation, VariBAD's decoding losses, the original's padding."""
+
 import copy
 
 import numpy as np
@@ -19,8 +20,12 @@ from fastmeta.registry import make_vector
 torch.set_num_threads(1)
 
 UP, DOWN, LEFT, RIDE, NOOP, END = 1, 3, 0, 5, 4, 6
-SMALL = ["agent.min_buffer_size=1", "agent.batch_size=4", "agent.update_freq=1",
-         "agent.buffer.max_buffer_size=32"]
+SMALL = [
+    "agent.min_buffer_size=1",
+    "agent.batch_size=4",
+    "agent.update_freq=1",
+    "agent.buffer.max_buffer_size=32",
+]
 
 
 def make(method, env_name="distraction", n=2, bindings=(), seed=0):
@@ -34,27 +39,43 @@ def make(method, env_name="distraction", n=2, bindings=(), seed=0):
 def step(learner, env, actions=None):
     """One vector step as the trainer makes it; returns the finished-trial statistics."""
     episode = env.episode_index.copy()
-    a = learner.act(learner.slots, _t(env.obs, "cpu"), _t(env.instructions, "cpu"),
-                    _t(env.tasks, "cpu"), None if actions is None else torch.as_tensor(actions))
+    a = learner.act(
+        learner.slots,
+        _t(env.obs, "cpu"),
+        _t(env.instructions, "cpu"),
+        _t(env.tasks, "cpu"),
+        None if actions is None else torch.as_tensor(actions),
+    )
     _, rew, term, trunc, info = env.step(a.numpy())
-    return learner.observe(learner.slots, _t(episode, "cpu"), _t(rew, "cpu", torch.float64),
-                           _t(term | trunc, "cpu"), _t(info["trial_done"], "cpu"),
-                           _t(env.obs, "cpu"), _t(env.instructions, "cpu"))
+    return learner.observe(
+        learner.slots,
+        _t(episode, "cpu"),
+        _t(rew, "cpu", torch.float64),
+        _t(term | trunc, "cpu"),
+        _t(info["trial_done"], "cpu"),
+        _t(env.obs, "cpu"),
+        _t(env.instructions, "cpu"),
+    )
 
 
 # Two hand-made trials in distraction env 100 (spec §2.2's golden env), goals pinned.
 # slot 0: episode 1 = up, ride_bus, end (−0.1 −0.1 −(0.1 + 17·0.1)); episode 2 = left, end.
 # slot 1: episode 1 = end at once (−2.0); episode 2 = noop, noop, noop, end.
 SCRIPT = [[UP, END], [RIDE, NOOP], [END, NOOP], [LEFT, NOOP], [END, END]]
-REAL = [[-0.1, -0.1, -0.1 - 17 * 0.1, -0.1, -0.1 - 18 * 0.1],
-        [-0.1 - 19 * 0.1, -0.1, -0.1, -0.1, -0.1 - 16 * 0.1]]
+REAL = [
+    [-0.1, -0.1, -0.1 - 17 * 0.1, -0.1, -0.1 - 18 * 0.1],
+    [-0.1 - 19 * 0.1, -0.1, -0.1, -0.1, -0.1 - 16 * 0.1],
+]
 EP1_LEN = [3, 1]
 
 
 def scripted(method, bindings=()):
     learner, env = make(method, bindings=bindings)
-    env.reset(seed=0, tasks=np.array([100, 100]),
-              instructions=np.array([[[8, 8], [0, 0]], [[0, 8], [8, 0]]]))
+    env.reset(
+        seed=0,
+        tasks=np.array([100, 100]),
+        instructions=np.array([[[8, 8], [0, 0]], [[0, 8], [8, 0]]]),
+    )
     outs = [step(learner, env, a) for a in SCRIPT]
     return learner, env, outs
 
@@ -73,14 +94,15 @@ def test_scripted_trials_are_stored_as_the_original_wrapper_returns_them():
         torch.testing.assert_close(row["prev_reward"], torch.cat([torch.zeros(1), real]).float())
         assert row["done"].tolist() == [1 if t in (e1, 5) else 0 for t in range(6)]
         acts = [SCRIPT[t][k] for t in range(5)]
-        assert row["prev_action"].tolist() == [0] + [0 if t + 1 in (e1, 5) else acts[t] + 1
-                                                     for t in range(5)]
+        assert row["prev_action"].tolist() == [0] + [
+            0 if t + 1 in (e1, 5) else acts[t] + 1 for t in range(5)
+        ]
         assert row["actions"][:5].tolist() == acts
         # each episode's own instruction; every episode starts at (4, 4)
         goals = [[[8, 8], [0, 0]], [[0, 8], [8, 0]]][k]
         assert [row["instruction"][t].tolist() for t in (0, e1)] == goals
         assert row["obs"][0].tolist() == [4, 4, 0] and row["obs"][e1].tolist() == [4, 4, 0]
-    assert rp.steps["obs"][0, 2].tolist() == [0, 1, 1]     # rode S0 → (0, 1) in env 100
+    assert rp.steps["obs"][0, 2].tolist() == [0, 1, 1]  # rode S0 → (0, 1) in env 100
     assert outs[-1]["returns"].tolist() == pytest.approx([sum(REAL[0][3:]), sum(REAL[1][1:])])
 
 
@@ -88,8 +110,9 @@ def test_inputs_match_the_trial_view_on_random_actions():
     n, seed = 6, 11
     learner, env = make("rl2", n=n, seed=seed)
     # the Gymnasium view of the same env (first-episode rewards zeroed, as the baselines train)
-    view = make_vector("distraction", num_envs=n, seed=seed, episodes_per_trial=2,
-                       autoreset_mode="same_step")
+    view = make_vector(
+        "distraction", num_envs=n, seed=seed, episodes_per_trial=2, autoreset_mode="same_step"
+    )
     obs, _ = view.reset(seed=seed)
     env.reset(seed=seed)
     rng = np.random.default_rng(0)
@@ -107,9 +130,9 @@ def test_inputs_match_the_trial_view_on_random_actions():
         t_before = learner.slots.t.clone()
         out = step(learner, env, a)
         stored = learner.replay.stage_steps["rewards"][torch.arange(n), t_before]
-        assert np.allclose(stored.numpy(), rew)                  # zeroed in episode 1
+        assert np.allclose(stored.numpy(), rew)  # zeroed in episode 1
         finished += len(out.get("slots", []))
-    assert finished > n                                          # several trials per slot
+    assert finished > n  # several trials per slot
 
 
 def test_varibad_losses_decode_every_step_from_every_latent():
@@ -134,9 +157,13 @@ def test_varibad_losses_decode_every_step_from_every_latent():
                 s_ref = s_ref + (net.state_head(hidden) - b["obs"][k, i + 1].float()).pow(2).sum()
     torch.testing.assert_close(aux["reward_decoding_loss"], r_ref / 2)
     torch.testing.assert_close(aux["state_decoding_loss"], 0.01 * s_ref / 2)
-    learner.update()                                           # and it trains
-    assert set(learner.summary()) >= {"DQN/reward_decoding_loss", "DQN/state_decoding_loss",
-                                      "DQN/loss", "DQN/epsilon"}
+    learner.update()  # and it trains
+    assert set(learner.summary()) >= {
+        "DQN/reward_decoding_loss",
+        "DQN/state_decoding_loss",
+        "DQN/loss",
+        "DQN/epsilon",
+    }
 
 
 def test_original_padding_and_the_unmasked_embedding_distance():
@@ -155,8 +182,14 @@ def greedy_q(net, x, ids, use):
 
 def test_import_acts_on_ids_in_even_trials_and_on_h_in_odd_trials_and_evaluation():
     n = 64
-    learner, env = make("import", n=n, bindings=["agent.policy.epsilon_schedule.begin=0.0",
-                                                 "agent.policy.epsilon_schedule.end=0.0"])
+    learner, env = make(
+        "import",
+        n=n,
+        bindings=[
+            "agent.policy.epsilon_schedule.begin=0.0",
+            "agent.policy.epsilon_schedule.end=0.0",
+        ],
+    )
     env.reset(seed=0)
     net = learner.agent.online
     x = learner.slots.inputs(_t(env.obs, "cpu"), _t(env.instructions, "cpu"))
@@ -167,7 +200,7 @@ def test_import_acts_on_ids_in_even_trials_and_on_h_in_odd_trials_and_evaluation
     assert even.tolist() == [i % 2 == 0 for i in range(n)]
     a = learner.act(learner.slots, x.obs, x.instruction, ids)
     assert torch.equal(a[even], a_f[even]) and torch.equal(a[~even], a_h[~even])
-    assert (a_f[even] != a_h[even]).any()                      # the two choices differ here
+    assert (a_f[even] != a_h[even]).any()  # the two choices differ here
     ev = learner.new_slots(n)
     assert torch.equal(learner.act(ev, x.obs, x.instruction, ids), a_h)
 
@@ -179,12 +212,14 @@ def test_import_learns_on_ids_after_even_trials_and_its_target_never_uses_them()
         step(learner, env)
     ids_before = [p.clone() for p in learner.agent.online.ids.parameters()]
     enc_before = learner.agent.online.encoder.lstm.lstm.weight_hh_l0.clone()
-    learner.learn({"lengths": torch.tensor([2]), "trials": torch.tensor([7])})   # odd: h_t
+    learner.learn({"lengths": torch.tensor([2]), "trials": torch.tensor([7])})  # odd: h_t
     assert learner.agent.gradient_steps == 2
     assert all(torch.equal(a, b) for a, b in zip(ids_before, learner.agent.online.ids.parameters()))
     assert not torch.equal(enc_before, learner.agent.online.encoder.lstm.lstm.weight_hh_l0)
-    learner.learn({"lengths": torch.tensor([1]), "trials": torch.tensor([8])})   # even: f(e)
-    assert not all(torch.equal(a, b) for a, b in zip(ids_before, learner.agent.online.ids.parameters()))
+    learner.learn({"lengths": torch.tensor([1]), "trials": torch.tensor([8])})  # even: f(e)
+    assert not all(
+        torch.equal(a, b) for a, b in zip(ids_before, learner.agent.online.ids.parameters())
+    )
 
     # the target net's f(e) never enters the loss; its recurrent encoder does
     def after_update(perturb):

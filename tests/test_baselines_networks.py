@@ -1,4 +1,5 @@
 """E-RL², IMPORT and VariBAD networks: configs, parameter counts (spec §6), encoder shapes."""
+
 from types import SimpleNamespace
 
 import pytest
@@ -15,8 +16,12 @@ from fastmeta.agents.env_sizes import net_sizes
 torch.set_num_threads(1)
 
 # spec §6, online Q networks of the paper configs: E-RL² / IMPORT / VariBAD
-COUNTS = {"vanilla": (121_715, 216_755, 264_503), "distraction": (121_715, 234_419, 264_503),
-          "map": (130_707, 234_739, 282_616), "cooking": (154_483, 283_571, 330_555)}
+COUNTS = {
+    "vanilla": (121_715, 216_755, 264_503),
+    "distraction": (121_715, 234_419, 264_503),
+    "map": (130_707, 234_739, 282_616),
+    "cooking": (154_483, 283_571, 330_555),
+}
 METHODS = ("rl2", "import", "varibad")
 
 
@@ -27,23 +32,37 @@ def spec_of(env_name):
 @pytest.mark.parametrize("env_name", sorted(COUNTS))
 def test_parameter_counts_match_the_original(env_name):
     spec = spec_of(env_name)
-    got = tuple(count_parameters(build_network(C.resolve(m, "paper", environment=env_name), spec))
-                for m in METHODS)
+    got = tuple(
+        count_parameters(build_network(C.resolve(m, "paper", environment=env_name), spec))
+        for m in METHODS
+    )
     assert got == COUNTS[env_name]
 
 
 def test_miniworld_configs_merge_like_the_original():
     # the sign env's spaces, without building its renderer
-    spec = SimpleNamespace(obs_kind="image", obs_highs=(), instruction_highs=(2,),
-                           num_tasks=3, num_actions=4, obs_shape=(3, 80, 60))
+    spec = SimpleNamespace(
+        obs_kind="image",
+        obs_highs=(),
+        instruction_highs=(2,),
+        num_tasks=3,
+        num_actions=4,
+        obs_shape=(3, 80, 60),
+    )
     cfgs = {m: C.resolve(m, "paper", environment="miniworld_sign") for m in METHODS}
-    assert [count_parameters(build_network(cfgs[m], spec)) for m in METHODS] == \
-        [294_169, 571_001, 627_293]
+    assert [count_parameters(build_network(cfgs[m], spec)) for m in METHODS] == [
+        294_169,
+        571_001,
+        627_293,
+    ]
     assert cfgs["varibad"]["agent"]["policy"]["embedder"]["predict_states"] is False
     assert cfgs["import"]["agent"]["buffer"]["max_buffer_size"] == 10_000
     # IMPORT = rl2.json ⊕ import.json: rl2's keys stay, import's override
     imp = C.resolve("import", environment="map")["agent"]
-    assert imp["min_buffer_size"] == 800 and imp["policy"]["epsilon_schedule"]["total_steps"] == 500_000
+    assert (
+        imp["min_buffer_size"] == 800
+        and imp["policy"]["epsilon_schedule"]["total_steps"] == 500_000
+    )
     assert imp["policy"]["embedder"]["type"] == "import"
 
 
@@ -51,7 +70,7 @@ def test_bad_config_keys_and_values_name_the_key():
     with pytest.raises(C.ConfigError, match="agent.policy.embedder.id_embeder"):
         C.resolve("import", bindings=["agent.policy.embedder.id_embeder.embed_dim=3"])
     with pytest.raises(C.ConfigError, match="agent.policy.embedder.z_dim"):
-        C.resolve("rl2", bindings=["agent.policy.embedder.z_dim=3"])      # not an rl2 key
+        C.resolve("rl2", bindings=["agent.policy.embedder.z_dim=3"])  # not an rl2 key
     with pytest.raises(C.ConfigError, match="z_dim"):
         C.resolve("varibad", bindings=["agent.policy.embedder.z_dim=32"])
     with pytest.raises(C.ConfigError, match="agent.policy.embedder.type"):
@@ -65,8 +84,13 @@ def test_bad_config_keys_and_values_name_the_key():
 def random_inputs(spec, lead, gen):
     obs = torch.stack([torch.randint(h, lead, generator=gen) for h in spec.obs_highs], -1)
     instr = torch.stack([torch.randint(h, lead, generator=gen) for h in spec.instruction_highs], -1)
-    return TrialInputs(obs, instr, torch.randint(spec.num_actions + 1, lead, generator=gen),
-                       torch.randn(lead, generator=gen), torch.randint(2, lead, generator=gen))
+    return TrialInputs(
+        obs,
+        instr,
+        torch.randint(spec.num_actions + 1, lead, generator=gen),
+        torch.randn(lead, generator=gen),
+        torch.randint(2, lead, generator=gen),
+    )
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -83,13 +107,14 @@ def test_step_and_unroll_agree_and_have_the_right_shapes(method):
     assert q.shape == (B, T, 9) and latent.shape == (B, T, 64)
     state = net.encoder.lstm.zeros(B)
     for t in range(T):
-        q_t, state = net.step(x.index(lambda v: v[:, t]), state, env_ids,
-                              torch.zeros(B, dtype=torch.bool))
+        q_t, state = net.step(
+            x.index(lambda v: v[:, t]), state, env_ids, torch.zeros(B, dtype=torch.bool)
+        )
         # per-state dueling mean in the fast preset: acting and learning agree exactly
         torch.testing.assert_close(q_t, q[:, t], atol=1e-5, rtol=1e-5)
     h, _ = net.encoder.unroll(x)
     if method == "varibad":
-        assert (latent - h).abs().max() < 1e-4 and not torch.equal(latent, h)   # z = h + 1e-6 ε
+        assert (latent - h).abs().max() < 1e-4 and not torch.equal(latent, h)  # z = h + 1e-6 ε
     else:
         torch.testing.assert_close(latent, h)
 

@@ -1,6 +1,7 @@
 """The benchmark report generator: a real (tiny) benchmark run through pytest-benchmark, turned
 into a report whose structure is checked, plus the pieces the report's numbers rest on (the
 cost fit, the memory accounting, the training-curve reader). No timing is asserted."""
+
 import json
 import math
 import os
@@ -34,8 +35,15 @@ def smoke_report(tmp_path_factory):
         expr = f"({expr}) and not miniworld_sign"
     # The suite as `fastmeta bench` runs it (its own pytest configuration, the report directory
     # as the working directory), on a slice of it.
-    proc = run_suite(out, quick=True, k=expr, env=dict(os.environ, FASTMETA_BENCH_SMOKE="1"),
-                     capture_output=True, text=True, timeout=300)
+    proc = run_suite(
+        out,
+        quick=True,
+        k=expr,
+        env=dict(os.environ, FASTMETA_BENCH_SMOKE="1"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     text = write_report(out / "results.json", out)
     return out, text
@@ -43,10 +51,17 @@ def smoke_report(tmp_path_factory):
 
 def test_report_has_every_section(smoke_report):
     _, text = smoke_report
-    for heading in ("## Machine", "## Env steps per second", "## Memory per env slot",
-                    "## Physical limit", "## How cost grows with num_envs", "## Learners",
-                    "## Gymnasium view overhead",
-                    "## Peers, side by side", "## Every measurement"):
+    for heading in (
+        "## Machine",
+        "## Env steps per second",
+        "## Memory per env slot",
+        "## Physical limit",
+        "## How cost grows with num_envs",
+        "## Learners",
+        "## Gymnasium view overhead",
+        "## Peers, side by side",
+        "## Every measurement",
+    ):
         assert heading in text, heading
     assert "| env | N=1 (R / N) |" in text
     assert "logical cores" in text and "Load average" in text
@@ -105,10 +120,10 @@ def test_footprint_counts_each_buffer_once():
         pass
 
     env = Fake()
-    env.obs = np.zeros((10, 3), np.int64)          # 240 B
-    env.view = env.obs.T                            # a view: not counted again
+    env.obs = np.zeros((10, 3), np.int64)  # 240 B
+    env.view = env.obs.T  # a view: not counted again
     env.info = {"episode_index": np.zeros(10, np.int64)}  # 80 B, inside a dict
-    env.tables = [np.zeros(7, np.int8)]             # 7 B, inside a list
+    env.tables = [np.zeros(7, np.int8)]  # 7 B, inside a list
     env.scalar = 3
     assert footprint.total_bytes(env) == 240 + 80 + 7
 
@@ -123,17 +138,19 @@ def test_footprint_per_slot_is_exact_for_a_real_env():
 def test_training_curves_time_to_target(tmp_path):
     (tmp_path / "dream").mkdir()
     (tmp_path / "dream" / "run-a.csv").write_text(
-        "elapsed_s,env_steps,test_return\n60,1000,0.1\n120,2000,0.8\n180,3000,0.7\n")
+        "elapsed_s,env_steps,test_return\n60,1000,0.1\n120,2000,0.8\n180,3000,0.7\n"
+    )
     (tmp_path / "first_explore").mkdir()
     (tmp_path / "first_explore" / "evaluations.csv").write_text(
-        "update,elapsed_s,env_steps,k,eval_return\n1,30,10,2,1.0\n2,90,20,2,9.5\n3,150,30,2,10\n")
+        "update,elapsed_s,env_steps,k,eval_return\n1,30,10,2,1.0\n2,90,20,2,9.5\n3,150,30,2,10\n"
+    )
     (tmp_path / "first_explore" / "notes.csv").write_text("a,b\n1,2\n")  # not a curve: ignored
-    (tmp_path / "comparison").mkdir()                                      # not a learner: ignored
+    (tmp_path / "comparison").mkdir()  # not a learner: ignored
     (tmp_path / "comparison" / "all.csv").write_text("elapsed_s,env_steps,test_return\n1,1,1\n")
     runs = {r["learner"]: r for r in training_curves.time_to_target(tmp_path)}
     assert runs["dream"]["minutes"] == pytest.approx(2.0) and runs["dream"]["env_steps"] == 2000
-    assert runs["dream"]["minutes_rel"] == pytest.approx(2.0)    # 0.8 is the best
-    assert runs["first_explore"]["minutes"] is None              # no absolute target
+    assert runs["dream"]["minutes_rel"] == pytest.approx(2.0)  # 0.8 is the best
+    assert runs["first_explore"]["minutes"] is None  # no absolute target
     assert runs["first_explore"]["minutes_rel"] == pytest.approx(1.5)  # 9.5 >= 90% of 10
     assert len(runs) == 2
     (tmp_path / "dream" / "copy.csv").write_text((tmp_path / "dream" / "run-a.csv").read_text())

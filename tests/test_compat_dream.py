@@ -1,4 +1,5 @@
 """The DREAM drop-in: the original's classes, tuples, RandomState draws and golden values."""
+
 import numpy as np
 import pytest
 import torch
@@ -6,39 +7,109 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fastmeta.compat import dream
-from fastmeta.compat.dream import (Action, CityGridEnv, CookingGridEnv, DistractionGridEnv,
-                                   InstructionState, MapGridEnv, MultiEpisodeWrapper)
+from fastmeta.compat.dream import (
+    Action,
+    CityGridEnv,
+    CookingGridEnv,
+    DistractionGridEnv,
+    InstructionState,
+    MapGridEnv,
+    MultiEpisodeWrapper,
+)
 from fastmeta.reference.grid import RefGridEnv, RefInstructionWrapper, create_env_id
 
-CLASSES = {"vanilla": CityGridEnv, "distraction": DistractionGridEnv, "map": MapGridEnv,
-           "cooking": CookingGridEnv}
+CLASSES = {
+    "vanilla": CityGridEnv,
+    "distraction": DistractionGridEnv,
+    "map": MapGridEnv,
+    "cooking": CookingGridEnv,
+}
 
 
 def test_create_env_golden_ids():
-    assert [int(DistractionGridEnv.create_env(s).env_id[0]) for s in range(10)] == \
-        [484, 407, 440, 462, 506, 385, 110, 517, 33, 308]
-    assert [int(DistractionGridEnv.create_env(s, test=True).env_id[0]) for s in range(10)] == \
-        [212, 41, 185, 274, 135, 227, 250, 193, 497, 421]
-    assert [int(CookingGridEnv.create_env(s).env_id[0]) for s in range(10)] == \
-        [45, 38, 41, 43, 59, 36, 11, 48, 3, 63]
+    assert [int(DistractionGridEnv.create_env(s).env_id[0]) for s in range(10)] == [
+        484,
+        407,
+        440,
+        462,
+        506,
+        385,
+        110,
+        517,
+        33,
+        308,
+    ]
+    assert [int(DistractionGridEnv.create_env(s, test=True).env_id[0]) for s in range(10)] == [
+        212,
+        41,
+        185,
+        274,
+        135,
+        227,
+        250,
+        193,
+        497,
+        421,
+    ]
+    assert [int(CookingGridEnv.create_env(s).env_id[0]) for s in range(10)] == [
+        45,
+        38,
+        41,
+        43,
+        59,
+        36,
+        11,
+        48,
+        3,
+        63,
+    ]
     assert {int(CookingGridEnv.create_env(s, test=True).env_id[0]) for s in range(10)} == {10}
     for cls in (MapGridEnv, CityGridEnv):
-        assert [int(cls.create_env(s).env_id[0]) for s in range(10)] == [12, 5, 8, 10, 14, 3, 10, 15, 3, 21]
+        assert [int(cls.create_env(s).env_id[0]) for s in range(10)] == [
+            12,
+            5,
+            8,
+            10,
+            14,
+            3,
+            10,
+            15,
+            3,
+            21,
+        ]
 
 
 def test_instruction_golden_draws():
     env = CityGridEnv.create_env(0)
-    firsts = [tuple(CityGridEnv.instruction_wrapper()(env, [], seed=s).reset().instructions.tolist())
-              for s in range(12)]
-    assert firsts == [(0, 0), (8, 8), (0, 0), (0, 8), (0, 8), (8, 0), (0, 8), (8, 0), (8, 0), (0, 8),
-                      (8, 8), (8, 8)]
+    firsts = [
+        tuple(CityGridEnv.instruction_wrapper()(env, [], seed=s).reset().instructions.tolist())
+        for s in range(12)
+    ]
+    assert firsts == [
+        (0, 0),
+        (8, 8),
+        (0, 0),
+        (0, 8),
+        (0, 8),
+        (8, 0),
+        (0, 8),
+        (8, 0),
+        (8, 0),
+        (0, 8),
+        (8, 8),
+        (8, 8),
+    ]
     env45 = CookingGridEnv(np.array([45]))
-    draws = [CookingGridEnv.instruction_wrapper()(env45, [], seed=s).reset().instructions.tolist()
-             for s in range(10)]
+    draws = [
+        CookingGridEnv.instruction_wrapper()(env45, [], seed=s).reset().instructions.tolist()
+        for s in range(10)
+    ]
     assert draws == [[1, 3], [3, 1], [1, 3], [2, 1], [2, 2], [2, 3], [2, 3], [1, 3], [1, 3], [2, 1]]
     env10 = CookingGridEnv(np.array([10]))
-    assert [CookingGridEnv.instruction_wrapper()(env10, [], seed=s).reset().instructions.tolist()
-            for s in range(4)] == [[2, 2], [2, 2], [2, 2], [0, 2]]
+    assert [
+        CookingGridEnv.instruction_wrapper()(env10, [], seed=s).reset().instructions.tolist()
+        for s in range(4)
+    ] == [[2, 2], [2, 2], [2, 2], [0, 2]]
 
 
 def test_golden_trajectory_and_state_tuples():
@@ -97,17 +168,23 @@ def test_multi_episode_wrapper_boundary_and_zeroed_first_episode():
 
 
 @settings(max_examples=40, deadline=None)
-@given(kind=st.sampled_from(list(CLASSES)), seed=st.integers(0, 10000),
-       flags=st.tuples(st.booleans(), st.booleans(), st.booleans()),
-       actions=st.lists(st.integers(0, 8), min_size=1, max_size=80))
+@given(
+    kind=st.sampled_from(list(CLASSES)),
+    seed=st.integers(0, 10000),
+    flags=st.tuples(st.booleans(), st.booleans(), st.booleans()),
+    actions=st.lists(st.integers(0, 8), min_size=1, max_size=80),
+)
 def test_dropin_matches_reference(kind, seed, flags, actions):
     no_instr, no_opt, fixed = flags
     cls = CLASSES[kind]
     env = cls.create_env(seed, wrapper=lambda o: o)
     env_id = create_env_id(kind, seed)
     assert int(env.env_id[0]) == env_id
-    kw = dict(first_episode_no_instruction=no_instr, first_episode_no_optimization=no_opt,
-              fixed_instructions=fixed)
+    kw = dict(
+        first_episode_no_instruction=no_instr,
+        first_episode_no_optimization=no_opt,
+        fixed_instructions=fixed,
+    )
     w = cls.instruction_wrapper()(env, [], seed=seed + 1, **kw)
     ref = RefInstructionWrapper(RefGridEnv(kind, env_id), seed=seed + 1, **kw)
     s = w.reset()

@@ -5,6 +5,7 @@ checker and vector wrappers in both autoreset modes, Stable-Baselines3's checker
 envpool-style async loop, aliasing of returned observations, and every bad input followed by a
 check that the env still equals an untouched twin.
 """
+
 import copy
 import pickle
 
@@ -63,10 +64,16 @@ def _state_equal(a, b, final_frame_tol: int = 0) -> bool:
     def same(k):
         x, y = sa.arrays[k], sb.arrays[k]
         if k == "final_obs" and x.dtype == np.uint8 and final_frame_tol:
-            return x.shape == y.shape and np.abs(x.astype(int) - y).max(initial=0) <= final_frame_tol
+            return (
+                x.shape == y.shape and np.abs(x.astype(int) - y).max(initial=0) <= final_frame_tol
+            )
         return np.array_equal(x, y)
-    return (sa.arrays.keys() == sb.arrays.keys() and sa.scalars == sb.scalars
-            and all(same(k) for k in sa.arrays))
+
+    return (
+        sa.arrays.keys() == sb.arrays.keys()
+        and sa.scalars == sb.scalars
+        and all(same(k) for k in sa.arrays)
+    )
 
 
 def _twins(name, n=3, seed=0, **kw):
@@ -115,13 +122,20 @@ def test_native_seeding_reproducible(name):
 def test_native_bad_input_leaves_state_equal_to_twin(name):
     env, twin = _twins(name)
     n = env.single_action_space.n
-    bad_actions = [np.zeros(4, np.int64), np.zeros((3, 1), np.int64), np.zeros(3, np.float32),
-                   np.array([0, n, 0]), np.array([0, -1, 0]), [0.5, 0, 0], "abc",
-                   np.array([0, 2 ** 63, 0], dtype=np.uint64)]
+    bad_actions = [
+        np.zeros(4, np.int64),
+        np.zeros((3, 1), np.int64),
+        np.zeros(3, np.float32),
+        np.array([0, n, 0]),
+        np.array([0, -1, 0]),
+        [0.5, 0, 0],
+        "abc",
+        np.array([0, 2**63, 0], dtype=np.uint64),
+    ]
     for actions in bad_actions:
         with pytest.raises((ValueError, TypeError)):
             env.step(actions)
-    for seed in (-1, 2 ** 64, 1.5, "0", True):
+    for seed in (-1, 2**64, 1.5, "0", True):
         with pytest.raises((ValueError, TypeError)):
             env.reset(seed=seed)
     for slots in ([-1, 0], [0, 0], [0.5], [3], np.array([[0, 1]])):
@@ -130,11 +144,15 @@ def test_native_bad_input_leaves_state_equal_to_twin(name):
     with pytest.raises(ValueError):
         env.step_slots(np.array([n]), [1])
     with pytest.raises((ValueError, TypeError)):
-        env.reset(tasks=np.full(3, 10 ** 6) if env.num_tasks else np.zeros(3))
+        env.reset(tasks=np.full(3, 10**6) if env.num_tasks else np.zeros(3))
     with pytest.raises((ValueError, TypeError)):
         env.pin_tasks(np.zeros(3) if env.num_tasks else "task", slots=[0, 1, 2])
     with pytest.raises((ValueError, TypeError)):
-        env.reset(instructions=np.full((3, env.episodes_per_trial, max(1, len(env.instruction_highs))), 99))
+        env.reset(
+            instructions=np.full(
+                (3, env.episodes_per_trial, max(1, len(env.instruction_highs))), 99
+            )
+        )
     assert _state_equal(env, twin)
     rng_a, rng_b = np.random.default_rng(2), np.random.default_rng(2)
     for _ in range(10):
@@ -148,7 +166,7 @@ def test_native_step_slots_leaves_other_slots_alone(name):
     env, twin = _twins(name, n=4)
     rng = np.random.default_rng(3)
     n = env.single_action_space.n
-    for _ in range(25):   # slots 1 and 3 move; 0 and 2 must equal a twin that never moved them
+    for _ in range(25):  # slots 1 and 3 move; 0 and 2 must equal a twin that never moved them
         env.step_slots(_actions(n, 2, rng), [3, 1])
     for k in env.get_state().arrays:
         if k.startswith("_v") or k == "_frames":
@@ -195,8 +213,11 @@ def test_native_close_ends_the_env(name):
     env = _make(name, num_envs=2, seed=0)
     env.reset()
     env.close()
-    for call in (lambda: env.step(np.zeros(2, np.int64)), env.reset,
-                 lambda: env.step_slots(np.zeros(1, np.int64), [0])):
+    for call in (
+        lambda: env.step(np.zeros(2, np.int64)),
+        env.reset,
+        lambda: env.step_slots(np.zeros(1, np.int64), [0]),
+    ):
         with pytest.raises(RuntimeError, match="closed"):
             call()
 
@@ -209,8 +230,11 @@ def test_gymnasium_check_env_single(gym_id):
     for key in ("prev_action", "prev_reward", "episode_start", "trial_start"):
         assert key in env.observation_space.spaces
     assert env.observation_space["prev_reward"].shape == (1,)
-    assert all(np.prod(s.shape) > 0 for s in env.observation_space.spaces.values()
-               if isinstance(s, gymnasium.spaces.Box))
+    assert all(
+        np.prod(s.shape) > 0
+        for s in env.observation_space.spaces.values()
+        if isinstance(s, gymnasium.spaces.Box)
+    )
     env.close()
 
 
@@ -229,8 +253,11 @@ def test_gymnasium_vector_wrappers_next_step(gym_id):
     assert isinstance(venv, gymnasium.vector.VectorEnv)
     assert not isinstance(venv, gymnasium.vector.SyncVectorEnv)
     assert venv.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
-    wrapped = vw.DictInfoToList(vw.NormalizeReward(vw.NormalizeObservation(
-        vw.FlattenObservation(vw.RecordEpisodeStatistics(venv)))))
+    wrapped = vw.DictInfoToList(
+        vw.NormalizeReward(
+            vw.NormalizeObservation(vw.FlattenObservation(vw.RecordEpisodeStatistics(venv)))
+        )
+    )
     steps = 260 if "Bandit" in gym_id else 130
     results = _run(wrapped, steps)
     episodes = [i for r in results for i in r[4] if "episode" in i]
@@ -251,7 +278,7 @@ def test_gymnasium_vector_wrappers_same_step(gym_id):
     assert finals and all(venv.single_observation_space.contains(i["final_obs"]) for i in finals)
     assert any("episode" in i for r in results for i in r[4])
     with pytest.raises(Exception):
-        vw.FlattenObservation(venv)   # Gymnasium's observation wrappers refuse SAME_STEP
+        vw.FlattenObservation(venv)  # Gymnasium's observation wrappers refuse SAME_STEP
     wrapped.close()
 
 
@@ -275,7 +302,7 @@ def test_zero_copy_option_returns_the_views_buffers():
     venv = gymnasium.make_vec("fastmeta/MapBus-v0", num_envs=2, copy=False)
     obs0, _ = venv.reset(seed=0)
     obs1, *_ = venv.step(np.array([2, 2]))
-    assert obs1["observation"] is obs0["observation"]   # documented: overwritten by later calls
+    assert obs1["observation"] is obs0["observation"]  # documented: overwritten by later calls
 
 
 @pytest.mark.parametrize("gym_id", IDS)
@@ -287,7 +314,12 @@ def test_vector_bad_input_and_close(gym_id):
     venv.reset(seed=1)
     twin.reset(seed=1)
     n = venv.single_action_space.n
-    for bad in (np.array([0, n]), np.array([-1, 0]), np.zeros(3, np.int64), np.zeros(2, np.float64)):
+    for bad in (
+        np.array([0, n]),
+        np.array([-1, 0]),
+        np.zeros(3, np.int64),
+        np.zeros(2, np.float64),
+    ):
         with pytest.raises((ValueError, TypeError)):
             venv.step(bad)
     for seed in (-1, 0.5, [1, 2]):
@@ -321,7 +353,7 @@ def test_both_autoreset_modes_see_the_same_trials(gym_id):
     for _ in range(150):
         a = _actions(n, 1, rng)
         _, r, t, tr, _ = nxt.step(a)
-        if pending:           # the reset step: action ignored, reward 0
+        if pending:  # the reset step: action ignored, reward 0
             assert r[0] == 0 and not (t[0] or tr[0])
             _, r, t, tr, _ = nxt.step(a)
         r_next.append(r[0])
@@ -336,18 +368,35 @@ def test_both_autoreset_modes_see_the_same_trials(gym_id):
 @pytest.mark.parametrize("gym_id", IDS)
 def test_sb3_check_env(gym_id):
     from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
     env = _gym_make(gym_id)
     sb3_check_env(env, warn=True)
     env.close()
 
 
-@pytest.mark.parametrize("gym_id", ["fastmeta/MapBus-v0", "fastmeta/FixedArmBandit-v0",
-                                    "fastmeta/DarkTreasureRoom-v0", "fastmeta/Sign-v0"])
+@pytest.mark.parametrize(
+    "gym_id",
+    [
+        "fastmeta/MapBus-v0",
+        "fastmeta/FixedArmBandit-v0",
+        "fastmeta/DarkTreasureRoom-v0",
+        "fastmeta/Sign-v0",
+    ],
+)
 def test_sb3_ppo_trains_a_few_hundred_steps(gym_id):
     from stable_baselines3 import PPO
+
     env = _gym_make(gym_id)
-    model = PPO("MultiInputPolicy", env, n_steps=64, batch_size=32, n_epochs=1, seed=0,
-                policy_kwargs={"net_arch": [32]}, device="cpu")
+    model = PPO(
+        "MultiInputPolicy",
+        env,
+        n_steps=64,
+        batch_size=32,
+        n_epochs=1,
+        seed=0,
+        policy_kwargs={"net_arch": [32]},
+        device="cpu",
+    )
     model.learn(total_timesteps=256)
     assert model.num_timesteps >= 256
     obs, _ = env.reset(seed=0)
@@ -404,11 +453,16 @@ def test_envpool_env_ids_are_checked_before_anything_moves(name):
     twin = envpool.make(task_id, num_envs=4, batch_size=2, seed=0)
     for e in (env, twin):
         e.async_reset()
-        e.recv()                      # slots 0 and 1 are in hand
+        e.recv()  # slots 0 and 1 are in hand
     a = np.zeros(2, np.int64)
-    for bad, err in (([-1, 0], ValueError), ([0, 4], ValueError), ([0, 0], ValueError),
-                     (np.array([0.5, 1.0]), TypeError), ([0, 2], ValueError),  # 2 is not in hand
-                     (np.array([[0, 1]]), ValueError)):
+    for bad, err in (
+        ([-1, 0], ValueError),
+        ([0, 4], ValueError),
+        ([0, 0], ValueError),
+        (np.array([0.5, 1.0]), TypeError),
+        ([0, 2], ValueError),  # 2 is not in hand
+        (np.array([[0, 1]]), ValueError),
+    ):
         with pytest.raises(err):
             env.send(a, bad)
     with pytest.raises(ValueError):
@@ -449,7 +503,12 @@ def test_unknown_names_and_parameters():
 
 
 def test_names_and_gym_ids_resolve_to_the_same_env():
-    for alias in ("distraction", "DistractionBus", "fastmeta/DistractionBus-v0", "DistractionBus-v0"):
+    for alias in (
+        "distraction",
+        "DistractionBus",
+        "fastmeta/DistractionBus-v0",
+        "DistractionBus-v0",
+    ):
         assert type(fastmeta.make(alias)).__name__ == "DistractionBus"
 
 
@@ -463,8 +522,8 @@ def test_grid_trial_observation_reward_zeroing_and_boundary():
     assert obs["instruction"].tolist() == [[8, 8], [8, 8]] and obs["prev_action"].tolist() == [0, 0]
     assert obs["trial_start"].tolist() == [1, 1] and obs["episode_start"].tolist() == [1, 1]
     obs, rew, term, trunc, info = venv.step(np.array([1, 4]))
-    assert rew.tolist() == [0.0, 0.0]                       # first episode is not optimised
-    assert obs["prev_reward"][:, 0].tolist() == [np.float32(-0.1)] * 2   # ... but observed
+    assert rew.tolist() == [0.0, 0.0]  # first episode is not optimised
+    assert obs["prev_reward"][:, 0].tolist() == [np.float32(-0.1)] * 2  # ... but observed
     assert obs["prev_action"].tolist() == [2, 5] and obs["episode_start"].tolist() == [0, 0]
     obs, rew, term, trunc, info = venv.step(np.array([6, 4]))  # slot 0 ends episode 1
     assert obs["episode_start"].tolist() == [1, 0] and obs["prev_action"].tolist() == [0, 5]
@@ -492,26 +551,32 @@ def test_timeout_is_truncated_not_terminated():
 
 def test_bandit_observation_carries_the_pulled_arm_across_its_one_step_episodes():
     venv = gymnasium.make_vec("fastmeta/FixedArmBandit-v0", num_envs=2)
-    assert "observation" not in venv.single_observation_space.spaces   # no empty Box
+    assert "observation" not in venv.single_observation_space.spaces  # no empty Box
     venv.reset(seed=0)
     for arms in ([3, 5], [0, 9]):
         obs, rew, term, trunc, info = venv.step(np.array(arms))
         assert obs["prev_action"].tolist() == [a + 1 for a in arms]
         assert np.array_equal(obs["prev_reward"][:, 0], rew.astype(np.float32))
         assert obs["episode_start"].tolist() == [1, 1] and obs["trial_start"].tolist() == [0, 0]
-    assert rew[0] == np.float32(0.5)   # the fixed arm pays minval exactly
+    assert rew[0] == np.float32(0.5)  # the fixed arm pays minval exactly
     grid = gymnasium.make_vec("fastmeta/VanillaBus-v0", num_envs=1, prev_action_reset="trial")
     grid.reset(options={k: v[:1] for k, v in PIN.items()})
-    obs, *_ = grid.step(np.array([6]))           # ends episode 1; the action stays visible
+    obs, *_ = grid.step(np.array([6]))  # ends episode 1; the action stays visible
     assert obs["episode_start"][0] == 1 and obs["prev_action"][0] == 7
     with pytest.raises(ValueError, match="prev_action_reset"):
         gymnasium.make_vec("fastmeta/VanillaBus-v0", num_envs=1, prev_action_reset="never")
 
 
 def test_make_vec_kwargs_reach_env_and_view():
-    venv = gymnasium.make_vec("fastmeta/DistractionBus-v0", num_envs=3, split="test",
-                              first_episode_no_optimization=False, autoreset_mode="same_step")
+    venv = gymnasium.make_vec(
+        "fastmeta/DistractionBus-v0",
+        num_envs=3,
+        split="test",
+        first_episode_no_optimization=False,
+        autoreset_mode="same_step",
+    )
     assert venv.env.split == "test" and not venv.first_episode_no_optimization
     obs, info = venv.reset(seed=1)
     from fastmeta.envs.distraction_bus import DistractionBus
+
     assert set(info["task_id"].tolist()) <= set(DistractionBus.test_ids().tolist())

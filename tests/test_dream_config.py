@@ -1,4 +1,5 @@
 """DREAM configs: the original's JSON keys, deep merge, bindings, presets, clear errors."""
+
 import json
 
 import pytest
@@ -30,11 +31,16 @@ def test_fast_sign_keeps_the_miniworld_definition_with_buffers_that_fit_in_memor
     assert ia["policy"]["embedder"]["obs_embedder"]["embed_dim"] == 128
     assert ia["policy"]["embedder"]["trajectory_embedder"]["penalty"] == 0
     assert ea["policy"]["embedder"]["experience_embedder"]["state_embed_dim"] == 128
-    assert ia["learning_rate"] == C.resolve("fast", environment="map")["instruction_agent"]["learning_rate"]
+    assert (
+        ia["learning_rate"]
+        == C.resolve("fast", environment="map")["instruction_agent"]["learning_rate"]
+    )
     # uint8 frames: an exploitation entry holds its own and its exploration episode's 21 frames
     frame = 3 * 80 * 60
-    replay_bytes = (ia["buffer"]["max_buffer_size"] * 42 + ea["buffer"]["max_buffer_size"] * 21) * frame
-    assert replay_bytes < 8 * 2 ** 30
+    replay_bytes = (
+        ia["buffer"]["max_buffer_size"] * 42 + ea["buffer"]["max_buffer_size"] * 21
+    ) * frame
+    assert replay_bytes < 8 * 2**30
 
 
 def test_deep_merge_keeps_siblings():
@@ -47,8 +53,11 @@ def test_files_then_bindings_left_to_right(tmp_path):
     f1, f2 = tmp_path / "a.json", tmp_path / "b.json"
     f1.write_text(json.dumps({"instruction_agent": {"batch_size": 8, "learning_rate": 0.01}}))
     f2.write_text(json.dumps({"instruction_agent": {"batch_size": 16}}))
-    cfg = C.resolve("default", [f1, f2], ["instruction_agent.learning_rate=0.5",
-                                          'environment="map"', "fastmeta.device=cpu"])
+    cfg = C.resolve(
+        "default",
+        [f1, f2],
+        ["instruction_agent.learning_rate=0.5", 'environment="map"', "fastmeta.device=cpu"],
+    )
     ia = cfg["instruction_agent"]
     assert ia["batch_size"] == 16 and ia["learning_rate"] == 0.5 and ia["update_freq"] == 4
     assert cfg["environment"] == "map" and cfg["fastmeta"]["device"] == "cpu"
@@ -60,18 +69,21 @@ def test_fast_preset_has_per_env_layer_when_present():
     assert not cfg["fastmeta"]["quirks"]["whole_tensor_dueling_mean"]
 
 
-@pytest.mark.parametrize("binding, needle", [
-    ("instruction_agent.bach_size=3", "instruction_agent.bach_size"),
-    ("fastmeta.quirks.nope=True", "fastmeta.quirks.nope"),
-    ("instruction_agent.batch_size=0", "instruction_agent.batch_size"),
-    ("instruction_agent.batch_size=2.5", "instruction_agent.batch_size"),
-    ("instruction_agent.learning_rate='fast'", "instruction_agent.learning_rate"),
-    ("fastmeta.quirks.unused_linear=1", "fastmeta.quirks.unused_linear"),
-    ("instruction_agent.buffer.type='vanilla'", "instruction_agent.buffer.type"),
-    ("environment=chess", "environment"),
-    ("instruction_agent=3", "instruction_agent"),
-    ("no_equals_sign", "key.sub=value"),
-])
+@pytest.mark.parametrize(
+    "binding, needle",
+    [
+        ("instruction_agent.bach_size=3", "instruction_agent.bach_size"),
+        ("fastmeta.quirks.nope=True", "fastmeta.quirks.nope"),
+        ("instruction_agent.batch_size=0", "instruction_agent.batch_size"),
+        ("instruction_agent.batch_size=2.5", "instruction_agent.batch_size"),
+        ("instruction_agent.learning_rate='fast'", "instruction_agent.learning_rate"),
+        ("fastmeta.quirks.unused_linear=1", "fastmeta.quirks.unused_linear"),
+        ("instruction_agent.buffer.type='vanilla'", "instruction_agent.buffer.type"),
+        ("environment=chess", "environment"),
+        ("instruction_agent=3", "instruction_agent"),
+        ("no_equals_sign", "key.sub=value"),
+    ],
+)
 def test_bad_keys_and_values_name_the_key(binding, needle):
     with pytest.raises(C.ConfigError, match=needle.replace(".", r"\.")):
         C.resolve("default", bindings=[binding])

@@ -1,4 +1,5 @@
 """DREAM networks: parameter counts of the original (spec §5.7), shapes, dueling head."""
+
 import pytest
 import torch
 
@@ -23,8 +24,13 @@ SPECS = {
     "miniworld_sign": Spec("image", (), (2,), 3, 4),
 }
 # Online Q-network sizes of the original, exploitation / exploration (spec §5.7).
-COUNTS = {"vanilla": (366_003, 81_843), "distraction": (383_667, 81_843), "map": (383_987, 90_835),
-          "cooking": (433_075, 114_867), "miniworld_sign": (707_689, 256_857)}
+COUNTS = {
+    "vanilla": (366_003, 81_843),
+    "distraction": (383_667, 81_843),
+    "map": (383_987, 90_835),
+    "cooking": (433_075, 114_867),
+    "miniworld_sign": (707_689, 256_857),
+}
 
 
 @pytest.mark.parametrize("env", sorted(COUNTS))
@@ -56,8 +62,9 @@ def test_step_and_unroll_shapes():
     obs = torch.randint(0, 4, (B, T, 4))
     q = exploit.unroll(obs, torch.randint(0, 9, (B, 2)), torch.randn(B, 64))
     assert q.shape == (B, T, 9)
-    q1, (h, c) = exploit.step(obs[:, 0], torch.randint(0, 9, (B, 2)), torch.randn(B, 64),
-                              exploit.lstm.zeros(B))
+    q1, (h, c) = exploit.step(
+        obs[:, 0], torch.randint(0, 9, (B, 2)), torch.randn(B, 64), exploit.lstm.zeros(B)
+    )
     assert q1.shape == (B, 9) and h.shape == (B, 64)
     q = explore.unroll(obs, torch.randint(0, 10, (B, T)))
     assert q.shape == (B, T, 9)
@@ -69,8 +76,9 @@ def test_unroll_matches_stepping():
     cfg = C.resolve("fast", environment="distraction")
     exploit, explore = build_networks(cfg, SPECS["distraction"])
     B, T = 3, 6
-    obs = torch.stack([torch.randint(0, 9, (B, T)), torch.randint(0, 9, (B, T)),
-                       torch.randint(0, 4, (B, T))], -1)
+    obs = torch.stack(
+        [torch.randint(0, 9, (B, T)), torch.randint(0, 9, (B, T)), torch.randint(0, 4, (B, T))], -1
+    )
     prev = torch.randint(0, 10, (B, T))
     q_all = explore.unroll(obs, prev)
     state = explore.lstm.zeros(B)
@@ -93,8 +101,14 @@ def test_dueling_means():
 def test_grid_embedding_dedup_is_exact():
     torch.manual_seed(0)
     emb = GridStateEmb([9, 9, 4], 64)
-    x = torch.stack([torch.randint(0, 9, (40, 21)), torch.randint(0, 3, (40, 21)),
-                     torch.randint(0, 4, (40, 21))], -1)
+    x = torch.stack(
+        [
+            torch.randint(0, 9, (40, 21)),
+            torch.randint(0, 3, (40, 21)),
+            torch.randint(0, 4, (40, 21)),
+        ],
+        -1,
+    )
     out = emb(x)
     grads = torch.autograd.grad(out.square().sum(), list(emb.parameters()))
     emb.dedup = False

@@ -1,4 +1,5 @@
 """The fused LSTM unroll equals the original's LSTMCell stepped in a Python loop."""
+
 import torch
 from torch import nn
 

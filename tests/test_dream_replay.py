@@ -1,4 +1,5 @@
 """Device-resident episode replay: staging writes, ring inserts, sampling, padding and masks."""
+
 import pytest
 import torch
 
@@ -6,14 +7,24 @@ from fastmeta.agents.dream.sequence_replay import SequenceReplay
 
 
 def _replay(capacity=4, max_len=5, slots=3):
-    return SequenceReplay(capacity, max_len, slots, {"obs": ((2,), torch.uint8), "r": ((), torch.float32)},
-                          {"env_id": ((), torch.long)}, "cpu")
+    return SequenceReplay(
+        capacity,
+        max_len,
+        slots,
+        {"obs": ((2,), torch.uint8), "r": ((), torch.float32)},
+        {"env_id": ((), torch.long)},
+        "cpu",
+    )
 
 
 def _write_episode(rp, slot, length, base):
     for t in range(length + 1):
-        rp.write_step(torch.tensor([slot]), torch.tensor([t]),
-                      obs=torch.tensor([[base + t, t]]), r=torch.tensor([float(base + t)]))
+        rp.write_step(
+            torch.tensor([slot]),
+            torch.tensor([t]),
+            obs=torch.tensor([[base + t, t]]),
+            r=torch.tensor([float(base + t)]),
+        )
     rp.write_episode(torch.tensor([slot]), env_id=torch.tensor([base]))
 
 
@@ -26,7 +37,7 @@ def test_insert_and_gather_round_trip():
     b = rp.gather(torch.tensor([1, 0]))
     assert b["lengths"].tolist() == [4, 2]
     assert b["env_id"].tolist() == [20, 10]
-    assert b["obs"].shape == (2, 5, 2)                  # longest length + 1
+    assert b["obs"].shape == (2, 5, 2)  # longest length + 1
     assert b["obs"][0, :, 0].tolist() == [20, 21, 22, 23, 24]
     # episode of length 2: steps 0..2 stored, later positions repeat the last stored step
     assert b["obs"][1, :, 0].tolist() == [10, 11, 12, 12, 12]
@@ -37,7 +48,7 @@ def test_staging_rows_are_independent_and_reusable():
     rp = _replay()
     _write_episode(rp, 1, 3, 30)
     rp.commit(torch.tensor([1]), torch.tensor([3]))
-    _write_episode(rp, 1, 1, 40)                           # slot reused for a shorter episode
+    _write_episode(rp, 1, 1, 40)  # slot reused for a shorter episode
     rp.commit(torch.tensor([1]), torch.tensor([1]))
     b = rp.gather(torch.tensor([0, 1]))
     assert b["obs"][0, :4, 0].tolist() == [30, 31, 32, 33]
@@ -63,7 +74,7 @@ def test_sampling_is_uniform_over_stored_episodes_and_seeded():
     g = torch.Generator().manual_seed(0)
     ids = torch.cat([rp.sample(64, g)["env_id"] for _ in range(50)])
     counts = torch.bincount(ids, minlength=3)
-    assert counts.sum() == 3200 and counts.min() > 950        # never an unfilled row
+    assert counts.sum() == 3200 and counts.min() > 950  # never an unfilled row
     a = rp.sample(16, torch.Generator().manual_seed(5))["env_id"]
     b = rp.sample(16, torch.Generator().manual_seed(5))["env_id"]
     assert torch.equal(a, b)

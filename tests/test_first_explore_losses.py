@@ -1,13 +1,18 @@
 """First-Explore credit rules, the additive-logit loss and the optimiser, on hand-made cases."""
+
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from fastmeta.agents.first_explore.losses import (additive_ce, always_exploit_weights,
-                                                  bandit_credit, episodic_weights,
-                                                  eps_mix_logprobs)
+from fastmeta.agents.first_explore.losses import (
+    additive_ce,
+    always_exploit_weights,
+    bandit_credit,
+    episodic_weights,
+    eps_mix_logprobs,
+)
 from fastmeta.agents.first_explore.optim import clip_elementwise_, lr_at, make_optimizer
 
 
@@ -37,8 +42,8 @@ def test_eps_mix():
 
 
 def test_bandit_credit_rules():
-    explore = torch.tensor([[0.2, 1.0, 0.5]])          # r_0..r_2 (3 context pulls)
-    exploit = torch.tensor([[-5.0, 0.2, 0.9, 1.0]])     # rho_0..rho_3 (4 prefixes)
+    explore = torch.tensor([[0.2, 1.0, 0.5]])  # r_0..r_2 (3 context pulls)
+    exploit = torch.tensor([[-5.0, 0.2, 0.9, 1.0]])  # rho_0..rho_3 (4 prefixes)
     e_ok, x_ok = bandit_credit(explore, exploit)
     # M'_0 = -inf, M'_1 = 0.2, M'_2 = 1.0, M'_3 = 1.0; exploit uses >=
     assert x_ok.tolist() == [[True, True, False, True]]
@@ -50,8 +55,8 @@ def test_bandit_credit_explore_is_strict_and_exploit_is_not():
     explore = torch.tensor([[0.5, 0.5]])
     exploit = torch.tensor([[0.0, 0.5, 0.5]])
     e_ok, x_ok = bandit_credit(explore, exploit)
-    assert x_ok.tolist() == [[True, True, True]]     # 0.5 >= 0.5
-    assert e_ok.tolist() == [[True, False]]          # 0.5 > 0.5 is false
+    assert x_ok.tolist() == [[True, True, True]]  # 0.5 >= 0.5
+    assert e_ok.tolist() == [[True, False]]  # 0.5 > 0.5 is false
 
 
 def test_episodic_weights_start_at_zero_and_include_exploit_returns():

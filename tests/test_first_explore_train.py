@@ -1,5 +1,6 @@
 """First-Explore training: config resolution, tokens of recorded lifetimes, exact resume, and a
 tiny smoke run per env (and for the always-exploit control)."""
+
 import json
 
 import numpy as np
@@ -47,9 +48,22 @@ def test_model_size_keys_resize_the_trunk_and_reject_bad_values():
 
 def test_presets_hold_the_paper_hyperparameters():
     b = T.resolve_args("bandit", "paper")
-    assert (b.batch_size, b.total_updates, b.lr, b.pulls, b.eps, b.minval) == (128, 200_000, 1e-4, 99, 0.05, 0.5)
+    assert (b.batch_size, b.total_updates, b.lr, b.pulls, b.eps, b.minval) == (
+        128,
+        200_000,
+        1e-4,
+        99,
+        0.05,
+        0.5,
+    )
     t = T.resolve_args("treasure", "paper")
-    assert (t.num_eps, t.ep_len, t.minval, t.roll_refresh, t.total_updates) == (9, 9, -4.0, 10_000, 1_000_000)
+    assert (t.num_eps, t.ep_len, t.minval, t.roll_refresh, t.total_updates) == (
+        9,
+        9,
+        -4.0,
+        10_000,
+        1_000_000,
+    )
     m = T.resolve_args("maze", "paper")
     assert (m.num_eps, m.ep_len, m.roll_refresh) == (3, 20, 5_000)
 
@@ -101,9 +115,16 @@ def test_treasure_tokens_carry_the_running_return_and_reset_each_episode():
     assert torch.all(batch.ctx_prior == 0)  # tau = 0: uniform sampling, zero prior
 
 
-@pytest.mark.parametrize("env,control", [("bandit", "none"), ("bandit", "always-exploit"),
-                                         ("treasure", "none"), ("treasure", "always-exploit"),
-                                         ("maze", "none")])
+@pytest.mark.parametrize(
+    "env,control",
+    [
+        ("bandit", "none"),
+        ("bandit", "always-exploit"),
+        ("treasure", "none"),
+        ("treasure", "always-exploit"),
+        ("maze", "none"),
+    ],
+)
 def test_smoke_training_run(tmp_path, env, control):
     args = tiny_args(env, control, n=4)
     summary = T.train(args, tmp_path / "run", progress=False)
@@ -137,7 +158,9 @@ def test_cli_main_writes_the_experiment_layout(tmp_path):
     argv += sum((["-b", b] for b in TINY["bandit"] + COMMON + ["total_updates=2"]), [])
     assert T.main(argv) == 0
     run = tmp_path / "first-explore-bandit-fast-s42"
-    assert {"config.json", "scalars.csv", "evaluations.csv", "checkpoint.pt"} <= {p.name for p in run.iterdir()}
+    assert {"config.json", "scalars.csv", "evaluations.csv", "checkpoint.pt"} <= {
+        p.name for p in run.iterdir()
+    }
     assert T.main(argv) == 2  # exists: needs --resume or --force
 
 
@@ -153,23 +176,57 @@ def test_evaluation_sweeps_k_on_shared_tasks():
 
 def test_evaluate_command_sweeps_k_and_plots(tmp_path):
     from fastmeta.agents.first_explore import evaluate as E
+
     T.train(tiny_args("bandit", n=2), tmp_path / "fe", progress=False)
     T.train(tiny_args("bandit", "always-exploit", n=2), tmp_path / "ctl", progress=False)
-    assert E.main([str(tmp_path / "fe"), "--control", str(tmp_path / "ctl"), "--k", "0,2,5",
-                   "--lifetimes", "4", "--out", str(tmp_path / "out")]) == 0
+    assert (
+        E.main(
+            [
+                str(tmp_path / "fe"),
+                "--control",
+                str(tmp_path / "ctl"),
+                "--k",
+                "0,2,5",
+                "--lifetimes",
+                "4",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
     summary = json.loads((tmp_path / "out" / "eval_fe.json").read_text())
     assert summary[0]["k"] == [0, 2, 5] and summary[1]["k"] == [0]  # the control only exploits
     assert summary[0]["best_return"] == max(summary[0]["mean_return"])
     assert len(summary[0]["best_curve"]) == 12
-    assert (tmp_path / "out" / "eval_fe.png").exists() and (tmp_path / "out" / "training_fe.png").exists()
+    assert (tmp_path / "out" / "eval_fe.png").exists() and (
+        tmp_path / "out" / "training_fe.png"
+    ).exists()
 
 
 def test_holdout_scores_the_chosen_k_on_fresh_paired_tasks(tmp_path, capsys):
     from fastmeta.agents.first_explore import evaluate as E
+
     T.train(tiny_args("bandit", n=2), tmp_path / "fe", progress=False)
     # the run against itself at k = 0: paired tasks and rollouts give a difference of exactly zero
-    assert E.main([str(tmp_path / "fe"), "--control", str(tmp_path / "fe"), "--k", "0",
-                   "--lifetimes", "4", "--holdout", "6", "--out", str(tmp_path / "out")]) == 0
+    assert (
+        E.main(
+            [
+                str(tmp_path / "fe"),
+                "--control",
+                str(tmp_path / "fe"),
+                "--k",
+                "0",
+                "--lifetimes",
+                "4",
+                "--holdout",
+                "6",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
     summary = json.loads((tmp_path / "out" / "eval_fe.json").read_text())
     h = summary[0]["holdout"]
     assert h["lifetimes"] == 6 and h["seed"] == 54321 and h["k"] == summary[0]["best_k"]
@@ -179,4 +236,6 @@ def test_holdout_scores_the_chosen_k_on_fresh_paired_tasks(tmp_path, capsys):
     assert h["paired_difference"] == 0.0 and h["paired_stderr"] == 0.0
     assert "held-out (6 tasks, seed 54321)" in capsys.readouterr().out
     with pytest.raises(SystemExit):  # held-out tasks drawn from the sweep's seed are not fresh
-        E.main([str(tmp_path / "fe"), "--lifetimes", "4", "--holdout", "6", "--holdout-seed", "12345"])
+        E.main(
+            [str(tmp_path / "fe"), "--lifetimes", "4", "--holdout", "6", "--holdout-seed", "12345"]
+        )

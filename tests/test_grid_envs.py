@@ -1,12 +1,13 @@
 """The batched grid envs against the plain-Python reference, the spec's golden values and
 scripted optimal/failing trajectories."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastmeta
-from fastmeta.reference.grid import (GOALS, RefGridEnv, RefInstructionWrapper, split_ids)
+from fastmeta.reference.grid import GOALS, RefGridEnv, RefInstructionWrapper, split_ids
 
 KINDS = ["vanilla", "distraction", "map", "cooking"]
 ENV_ID_HIGH = {"vanilla": 24, "distraction": 576, "map": 24, "cooking": 64}
@@ -32,19 +33,31 @@ class RefSlot:
 
 
 @settings(max_examples=60, deadline=None)
-@given(kind=st.sampled_from(KINDS), n=st.sampled_from([1, 3, 17]), seed=st.integers(0, 2**31),
-       data=st.data())
+@given(
+    kind=st.sampled_from(KINDS),
+    n=st.sampled_from([1, 3, 17]),
+    seed=st.integers(0, 2**31),
+    data=st.data(),
+)
 def test_kernel_matches_reference(kind, n, seed, data):
-    env = fastmeta.make(kind, num_envs=n, seed=seed, episodes_per_trial=2,
-                        split=data.draw(st.sampled_from(["train", "test"])))
+    env = fastmeta.make(
+        kind,
+        num_envs=n,
+        seed=seed,
+        episodes_per_trial=2,
+        split=data.draw(st.sampled_from(["train", "test"])),
+    )
     env.reset()
     refs = [RefSlot(kind, env.tasks[i], env.instructions[i]) for i in range(n)]
     for i in range(n):
         assert env.obs[i].tolist() == refs[i].obs
     steps = data.draw(st.integers(1, 70))
     # bias towards the object actions so pickup/drop/ride paths are exercised often
-    actions = data.draw(st.lists(st.lists(st.integers(0, 8), min_size=n, max_size=n),
-                                 min_size=steps, max_size=steps))
+    actions = data.draw(
+        st.lists(
+            st.lists(st.integers(0, 8), min_size=n, max_size=n), min_size=steps, max_size=steps
+        )
+    )
     for row in actions:
         episode_before = env.info["episode_index"].copy()
         obs, rew, term, trunc, info = env.step(np.array(row, dtype=np.int64))
@@ -74,11 +87,13 @@ def test_sampled_tasks_and_instructions_are_valid(kind):
     if kind == "cooking":
         digits = (env.tasks[:, None] // 4 ** np.arange(3)) % 4
         for j in range(2):
-            assert (digits == env.instructions[:, j:j + 1]).any(axis=1).all()
+            assert (digits == env.instructions[:, j : j + 1]).any(axis=1).all()
     else:
         goals = {tuple(g) for g in env.instructions.tolist()}
         assert goals == set(GOALS)
-        counts = np.unique(env.instructions[:, 0] * 9 + env.instructions[:, 1], return_counts=True)[1]
+        counts = np.unique(env.instructions[:, 0] * 9 + env.instructions[:, 1], return_counts=True)[
+            1
+        ]
         assert counts.min() > 4096 / 4 * 0.85  # uniform over the four corners
 
 
@@ -87,6 +102,7 @@ def test_splits():
     from fastmeta.envs.distraction_bus import DistractionBus
     from fastmeta.envs.map_bus import MapBus
     from fastmeta.envs.vanilla_bus import VanillaBus
+
     assert len(DistractionBus.train_ids()) == 53 and len(DistractionBus.test_ids()) == 523
     assert DistractionBus.train_ids()[:3].tolist() == [0, 11, 22]
     assert (np.diff(DistractionBus.test_ids()) > 0).all()
@@ -100,8 +116,14 @@ def _run(env, actions):
     for a in actions:
         obs, rew, term, trunc, _ = env.step(np.array([a]))
         ended = term[0] or trunc[0]
-        out.append(((env.final_obs if ended else obs)[0].tolist(), float(rew[0]), bool(term[0]),
-                    bool(trunc[0])))
+        out.append(
+            (
+                (env.final_obs if ended else obs)[0].tolist(),
+                float(rew[0]),
+                bool(term[0]),
+                bool(trunc[0]),
+            )
+        )
     return out
 
 
@@ -109,8 +131,13 @@ def test_golden_distraction_trajectory():
     env = fastmeta.make("distraction", num_envs=1)
     env.reset(tasks=np.array([100]), instructions=np.array([[[8, 8], [8, 8]]]))
     out = _run(env, [1, 5, 3, 3, 0, 4, 7, 8, 2] + [1] * 11)
-    expected = [[4, 5, 1], [0, 1, 1]] + [[0, 0, 0]] * 6 + [[1, 0, 0]] + [[1, y, 0] for y in range(1, 9)] \
+    expected = (
+        [[4, 5, 1], [0, 1, 1]]
+        + [[0, 0, 0]] * 6
+        + [[1, 0, 0]]
+        + [[1, y, 0] for y in range(1, 9)]
         + [[1, 8, 0]] * 3
+    )
     assert [o for o, *_ in out] == expected
     assert all(r == -0.1 for _, r, _, _ in out)
     assert [t or tr for _, _, t, tr in out] == [False] * 19 + [True]
@@ -124,10 +151,24 @@ def test_golden_cooking_failure_trajectory():
     obs, _ = env.reset(tasks=np.array([10]), instructions=np.array([[[2, 2], [2, 2]]]))
     assert obs[0].tolist() == [1, 1, 2, 4, 4, 4, 4]
     out = _run(env, [7, 4, 2, 3, 7, 0, 8, 8, 7, 6])
-    assert [r for _, r, _, _ in out] == [-0.35, -0.1, -0.1, -0.1, 0.25, -0.1, -0.35, -0.1, -0.35, -1.1]
+    assert [r for _, r, _, _ in out] == [
+        -0.35,
+        -0.1,
+        -0.1,
+        -0.1,
+        0.25,
+        -0.1,
+        -0.35,
+        -0.1,
+        -0.35,
+        -1.1,
+    ]
     assert [o for o, *_ in out] == [[1, 1, 2, 4, 4, 4, 4]] * 2 + [
-        [2, 1, 3, 4, 4, 4, 4], [2, 0, 3, 4, 4, 4, 4], [2, 0, 3, 2, 4, 4, 4], [1, 0, 0, 2, 4, 4, 4]] \
-        + [[1, 0, 0, 4, 4, 4, 4]] * 4
+        [2, 1, 3, 4, 4, 4, 4],
+        [2, 0, 3, 4, 4, 4, 4],
+        [2, 0, 3, 2, 4, 4, 4],
+        [1, 0, 0, 2, 4, 4, 4],
+    ] + [[1, 0, 0, 4, 4, 4, 4]] * 4
     assert out[-1][2] and not any(t for _, _, t, _ in out[:-1])
 
 
@@ -142,6 +183,7 @@ def test_end_episode_penalty_float_arithmetic():
 
 def _optimal_bus_actions(task, goal):
     from fastmeta.envs.vanilla_bus import DESTINATIONS, PERMUTATIONS, SOURCES
+
     step_to = {(4, 5): 1, (5, 4): 2, (3, 4): 0, (4, 3): 3}
     perm = PERMUTATIONS[task % 24]
     for k, src in enumerate(SOURCES):

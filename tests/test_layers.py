@@ -13,6 +13,7 @@ Every `.py` file under fastmeta/ is parsed with `ast`, so imports inside functio
 do `importlib.import_module("...")` calls with a literal name. A new top-level module or package
 has to be given a layer below before this test passes.
 """
+
 from __future__ import annotations
 
 import ast
@@ -29,7 +30,7 @@ LAYERS = {
     "fastmeta.registry": 2,
     "fastmeta.views": 2,
     "fastmeta.compat": 2,
-    "fastmeta": 2,            # the top-level __init__: may import registry and views
+    "fastmeta": 2,  # the top-level __init__: may import registry and views
     "fastmeta.agents": 3,
     "fastmeta.cli": 4,
     "fastmeta.bench": 4,
@@ -64,21 +65,26 @@ def imported_modules(module: str, source: str, is_package: bool = False) -> list
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
-                base = base[:len(base) - (node.level - 1)]
+                base = base[: len(base) - (node.level - 1)]
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module
-            for alias in node.names:   # `from fastmeta import agents` imports fastmeta.agents
+            for alias in node.names:  # `from fastmeta import agents` imports fastmeta.agents
                 sub = f"{target}.{alias.name}"
                 use_sub = target == "fastmeta" and layer_of(sub) is not None
                 found.append((sub if use_sub else target, node.lineno))
-        elif (isinstance(node, ast.Call) and node.args
-              and getattr(node.func, "attr", getattr(node.func, "id", None))
-              in ("import_module", "__import__")
-              and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and getattr(node.func, "attr", getattr(node.func, "id", None))
+            in ("import_module", "__import__")
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             found.append((node.args[0].value, node.lineno))
-    return [(name, line) for name, line in found
-            if name == "fastmeta" or name.startswith("fastmeta.")]
+    return [
+        (name, line) for name, line in found if name == "fastmeta" or name.startswith("fastmeta.")
+    ]
 
 
 def upward_imports(module: str, source: str, is_package: bool = False) -> list[str]:
@@ -92,8 +98,9 @@ def upward_imports(module: str, source: str, is_package: bool = False) -> list[s
         if layer is None:
             problems.append(f"{module}:{line} imports {target}, which is in no layer")
         elif layer > own:
-            problems.append(f"{module}:{line} ({LAYER_NAMES[own]}) imports {target} "
-                            f"({LAYER_NAMES[layer]})")
+            problems.append(
+                f"{module}:{line} ({LAYER_NAMES[own]}) imports {target} ({LAYER_NAMES[layer]})"
+            )
     return problems
 
 
@@ -103,37 +110,51 @@ def package_files() -> list[Path]:
 
 # ---- the checker itself can fail ------------------------------------------------------------
 def test_checker_flags_upward_imports():
-    source = ("import numpy as np\n"
-              "from fastmeta.kernels import rng\n"
-              "from . import base\n"
-              "def step():\n"
-              "    from fastmeta.agents.dream import learner\n"
-              "    import fastmeta.views.gymnasium_views\n"
-              "    from ..registry import make\n"
-              "    from fastmeta import cli\n"
-              "    importlib.import_module('fastmeta.agents.run_loop')\n")
+    source = (
+        "import numpy as np\n"
+        "from fastmeta.kernels import rng\n"
+        "from . import base\n"
+        "def step():\n"
+        "    from fastmeta.agents.dream import learner\n"
+        "    import fastmeta.views.gymnasium_views\n"
+        "    from ..registry import make\n"
+        "    from fastmeta import cli\n"
+        "    importlib.import_module('fastmeta.agents.run_loop')\n"
+    )
     problems = upward_imports("fastmeta.envs.fake", source)
     assert [p.split(":")[1].split()[0] for p in problems] == ["5", "6", "7", "8", "9"], problems
     assert "fastmeta.envs.fake:5 (envs) imports fastmeta.agents.dream (agents)" in problems
 
 
 def test_checker_resolves_package_relative_imports_and_allows_downward_ones():
-    assert upward_imports("fastmeta.agents", "from .dream import learner\n"
-                          "from ..envs import base\nfrom fastmeta import registry\n",
-                          is_package=True) == []
-    assert upward_imports("fastmeta.envs", "from ..views import gymnasium_views\n",
-                          is_package=True) == [
-        "fastmeta.envs:1 (envs) imports fastmeta.views (registry/views/compat)"]
+    assert (
+        upward_imports(
+            "fastmeta.agents",
+            "from .dream import learner\nfrom ..envs import base\nfrom fastmeta import registry\n",
+            is_package=True,
+        )
+        == []
+    )
+    assert upward_imports(
+        "fastmeta.envs", "from ..views import gymnasium_views\n", is_package=True
+    ) == ["fastmeta.envs:1 (envs) imports fastmeta.views (registry/views/compat)"]
     assert upward_imports("fastmeta", "from fastmeta.agents import run_loop\n", is_package=True)
-    assert upward_imports("fastmeta.tools", "import os\n")   # a module with no layer
+    assert upward_imports("fastmeta.tools", "import os\n")  # a module with no layer
 
 
 # ---- the real tree --------------------------------------------------------------------------
 def test_checker_sees_the_package():
     names = {module_name(p)[0] for p in package_files()}
-    for expected in ("fastmeta", "fastmeta.cli", "fastmeta.registry", "fastmeta.envs.base",
-                     "fastmeta.views.gymnasium_views", "fastmeta.kernels.rng",
-                     "fastmeta.reference.grid", "fastmeta.bench.report"):
+    for expected in (
+        "fastmeta",
+        "fastmeta.cli",
+        "fastmeta.registry",
+        "fastmeta.envs.base",
+        "fastmeta.views.gymnasium_views",
+        "fastmeta.kernels.rng",
+        "fastmeta.reference.grid",
+        "fastmeta.bench.report",
+    ):
         assert expected in names
 
 
@@ -142,9 +163,10 @@ def test_imports_only_run_down_the_layers():
     for path in package_files():
         module, is_package = module_name(path)
         problems += upward_imports(module, path.read_text(encoding="utf-8"), is_package)
-    assert not problems, ("imports against the layer order kernels/render/reference <- envs <- "
-                          "registry/views/compat <- agents <- cli/bench:\n  "
-                          + "\n  ".join(problems))
+    assert not problems, (
+        "imports against the layer order kernels/render/reference <- envs <- "
+        "registry/views/compat <- agents <- cli/bench:\n  " + "\n  ".join(problems)
+    )
 
 
 def test_references_import_nothing_else_from_fastmeta():
@@ -153,8 +175,11 @@ def test_references_import_nothing_else_from_fastmeta():
     problems = []
     for path in sorted((PACKAGE_DIR / "reference").rglob("*.py")):
         module, is_package = module_name(path)
-        problems += [f"{module}:{line} imports {target}"
-                     for target, line in imported_modules(module, path.read_text(encoding="utf-8"),
-                                                          is_package)
-                     if target != "fastmeta.reference" and not target.startswith("fastmeta.reference.")]
+        problems += [
+            f"{module}:{line} imports {target}"
+            for target, line in imported_modules(
+                module, path.read_text(encoding="utf-8"), is_package
+            )
+            if target != "fastmeta.reference" and not target.startswith("fastmeta.reference.")
+        ]
     assert not problems, "\n  ".join(problems)

@@ -1,4 +1,5 @@
 """The public hooks external checks rely on: placing a sign-world state for rendering."""
+
 import numpy as np
 import pytest
 
@@ -21,9 +22,9 @@ def test_sign_set_pose_places_the_agent_and_object_yaws_for_rendering():
     assert np.array_equal(env.yaw[1], yaw)
     expected = env.renderer.render_one(2.5, 3.0, 0.75, yaw=yaw, sign=2)
     diff = np.abs(env.obs[1].astype(int) - expected)
-    assert diff.max() <= 1 and (diff > 0).mean() < 0.02   # batch position rounding only
+    assert diff.max() <= 1 and (diff > 0).mean() < 0.02  # batch position rounding only
     other = env.renderer.render_one(2.5, 3.0, 0.75 + np.pi / 2, yaw=yaw, sign=2)
-    assert np.abs(env.obs[1].astype(int) - other).mean() > 5   # the pose really changed it
+    assert np.abs(env.obs[1].astype(int) - other).mean() > 5  # the pose really changed it
     top = env.render("top")
     assert top.shape == (2, 120, 160, 3)
 

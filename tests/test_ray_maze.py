@@ -1,12 +1,14 @@
 """RayMaze: parity with the plain-Python reference, hand-built mazes with known ray distances,
 the forward-move, goal and reward rules, generated mazes, the spec's anchors, tasks, bad input
 and the Gymnasium views."""
+
 import math
 
 import gymnasium
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fastmeta
 from fastmeta.envs.ray_maze import RayMazeTask
@@ -70,9 +72,14 @@ def act(env, *actions):
 
 # -- parity with the reference ------------------------------------------------------------------
 @settings(max_examples=20, deadline=None)
-@given(n=st.sampled_from([1, 2, 5]), seed=st.integers(0, 2**63),
-       p_reward=st.sampled_from([0.3, 0.0, 1.0, 0.5]), penalty=st.sampled_from([-1.0, 0.0]),
-       trial=st.integers(1, 3), data=st.data())
+@given(
+    n=st.sampled_from([1, 2, 5]),
+    seed=st.integers(0, 2**63),
+    p_reward=st.sampled_from([0.3, 0.0, 1.0, 0.5]),
+    penalty=st.sampled_from([-1.0, 0.0]),
+    trial=st.integers(1, 3),
+    data=st.data(),
+)
 def test_kernel_matches_reference(n, seed, p_reward, penalty, trial, data):
     env = make(n, seed, p_reward=p_reward, penalty_value=penalty, episodes_per_trial=trial)
     refs = [R.RayMazeRef(seed, i, p_reward, 1.0, penalty, trial) for i in range(n)]
@@ -80,8 +87,13 @@ def test_kernel_matches_reference(n, seed, p_reward, penalty, trial, data):
     np.testing.assert_array_equal(env.obs, np.array([r.obs() for r in refs], dtype=np.float32))
     steps = data.draw(st.integers(1, 45))
     # forward-heavy action mix: the interesting geometry is in forward moves
-    acts = data.draw(st.lists(st.lists(st.sampled_from([0, 0, 1, 2]), min_size=n, max_size=n),
-                              min_size=steps, max_size=steps))
+    acts = data.draw(
+        st.lists(
+            st.lists(st.sampled_from([0, 0, 1, 2]), min_size=n, max_size=n),
+            min_size=steps,
+            max_size=steps,
+        )
+    )
     acc = np.zeros(n)
     for a in acts:
         obs, rew, term, trunc, info = env.step(np.array(a))
@@ -92,8 +104,10 @@ def test_kernel_matches_reference(n, seed, p_reward, penalty, trial, data):
         np.testing.assert_array_equal(info["trial_done"], [o[3] for o in out])
         np.testing.assert_array_equal(info["episode_index"], [r.episode for r in refs])
         ended = np.flatnonzero(trunc)
-        np.testing.assert_array_equal(env.final_obs[ended],
-                                      np.array([out[i][0] for i in ended], dtype=np.float32).reshape(-1, 30))
+        np.testing.assert_array_equal(
+            env.final_obs[ended],
+            np.array([out[i][0] for i in ended], dtype=np.float32).reshape(-1, 30),
+        )
         np.testing.assert_array_equal(obs, np.array([o[4] for o in out], dtype=np.float32))
         np.testing.assert_array_equal(env.px, [r.x for r in refs])
         np.testing.assert_array_equal(env.py, [r.y for r in refs])
@@ -104,8 +118,12 @@ def test_kernel_matches_reference(n, seed, p_reward, penalty, trial, data):
 
 
 @settings(max_examples=60, deadline=None)
-@given(seed=st.integers(0, 2**63), x=st.floats(0.15, 2.85), y=st.floats(0.15, 2.85),
-       h=st.integers(0, 7))
+@given(
+    seed=st.integers(0, 2**63),
+    x=st.floats(0.15, 2.85),
+    y=st.floats(0.15, 2.85),
+    h=st.integers(0, 7),
+)
 def test_cast_matches_reference_from_arbitrary_poses(seed, x, y, h):
     V, H, goals, values = R.sample_task(Stream(initial_state(seed, 0)))
     task = RayMazeTask(*[a[None] for a in ref_task_arrays((V, H, goals, values))])
@@ -123,9 +141,9 @@ def test_empty_room_ray_distances_are_analytic():
     d, t = env.obs[0, :15], env.obs[0, 15:]
     for j in range(-7, 8):
         a = math.atan(j / 7 * math.tan(math.pi / 3))
-        to_right = 2.45 / math.cos(a)                      # x = 3 - 0.05
-        to_floor = 0.45 / abs(math.sin(a)) if j < 0 else math.inf   # y = 0 + 0.05
-        to_ceil = 2.45 / math.sin(a) if j > 0 else math.inf        # y = 3 - 0.05
+        to_right = 2.45 / math.cos(a)  # x = 3 - 0.05
+        to_floor = 0.45 / abs(math.sin(a)) if j < 0 else math.inf  # y = 0 + 0.05
+        to_ceil = 2.45 / math.sin(a) if j > 0 else math.inf  # y = 3 - 0.05
         expect = min(to_right, to_floor, to_ceil)
         assert d[j + 7] == pytest.approx(expect, rel=1e-6), j
         assert t[j + 7] == (1 if to_right < min(to_floor, to_ceil) else 0), j
@@ -135,7 +153,7 @@ def test_empty_room_ray_distances_are_analytic():
 def test_hits_sit_005_in_front_of_the_wall_line():
     env = env_with(hand_task(v=[(1, 0)]))
     assert env.obs[0, 7] == np.float32(0.45)  # wall at x = 1, agent at x = 0.5
-    act(env, 1, 1)                              # face -y: floor at y = 0
+    act(env, 1, 1)  # face -y: floor at y = 0
     assert env.obs[0, 7] == np.float32(0.45) and env.obs[0, 22] == 0
 
 
@@ -144,8 +162,9 @@ def test_corner_block_rule():
     # first x-crossing although no vertical wall is there
     task = hand_task(h=[(1, 1)])
     vm, hm = K.wall_masks(task.v_walls[None], task.h_walls[None], 0)
-    d, hx, hy, kind = K.cast(vm, hm, 0.5, 1.02, K.TAN[0, 15], K.COT[0, 15], K.BACK_X[0, 15],
-                             K.BACK_Y[0, 15])
+    d, hx, hy, kind = K.cast(
+        vm, hm, 0.5, 1.02, K.TAN[0, 15], K.COT[0, 15], K.BACK_X[0, 15], K.BACK_Y[0, 15]
+    )
     assert (d, kind) == (pytest.approx(0.45), 1) and hx == pytest.approx(0.95)
     rd = R.cast(task.v_walls.tolist(), task.h_walls.tolist(), 0.5, 1.02, 0.0)
     assert rd[0] == d and rd[3] == kind
@@ -186,7 +205,7 @@ def test_blocked_by_interior_wall():
 def test_headings_are_multiples_of_quarter_pi():
     env = env_with(hand_task())
     start = env.obs[0].copy()
-    act(env, 2, 0)   # +pi/4 then forward: a diagonal step of 0.5
+    act(env, 2, 0)  # +pi/4 then forward: a diagonal step of 0.5
     assert env.px[0] == 0.5 + 0.5 * math.cos(math.pi / 4)
     assert env.py[0] == 0.5 + 0.5 * math.sin(math.pi / 4)
     env.reset(tasks=hand_task())
@@ -216,7 +235,7 @@ def test_bad_goal_first_spends_the_episode():
 def test_overlapping_goals_pay_their_mean():
     rects = [(1.0, 1.3, 0.0, 1.0), (0.9, 1.3, 0.4, 0.6), (0.8, 1.0, 0.5, 0.5)]
     env = env_with(hand_task(goals=rects[:2], values=[1.0, -1.0]))
-    assert act(env, 0, 0) == [0, 0]          # mean 0 still uses the episode's contact
+    assert act(env, 0, 0) == [0, 0]  # mean 0 still uses the episode's contact
     env = env_with(hand_task(goals=rects, values=[1.0, 1.0, -1.0]))
     assert act(env, 0) == [pytest.approx(1 / 3)]
     env = env_with(hand_task(goals=rects[:2], values=[1.0, 0.5]))
@@ -264,7 +283,9 @@ def test_generated_mazes_are_spanning_trees_with_4_interior_walls():
         rows = [tuple(g) for g in t.goals[i]]
         assert len(set(rows)) == 3 and all(g in strips for g in rows)
     # Aldous-Broder gives the uniform spanning tree: all 192 trees of the 3x3 grid, evenly
-    keys = np.concatenate([t.v_walls[:, 1:3].reshape(-1, 6), t.h_walls[:, :, 1:3].reshape(-1, 6)], 1)
+    keys = np.concatenate(
+        [t.v_walls[:, 1:3].reshape(-1, 6), t.h_walls[:, :, 1:3].reshape(-1, 6)], 1
+    )
     _, counts = np.unique(keys, axis=0, return_counts=True)
     assert len(counts) == 192
     expect = len(keys) / 192
@@ -359,13 +380,26 @@ def test_two_threads_are_bit_identical_to_one():
 
 # -- bad input -----------------------------------------------------------------------------------
 def snapshot(env):
-    return [env.rng_states.copy(), env.obs.copy(), env.px.copy(), env.heading.copy(),
-            env.tasks.goals, env.episode_index.copy()]
+    return [
+        env.rng_states.copy(),
+        env.obs.copy(),
+        env.px.copy(),
+        env.heading.copy(),
+        env.tasks.goals,
+        env.episode_index.copy(),
+    ]
 
 
-@pytest.mark.parametrize("actions, err", [
-    (np.array([0, 3]), ValueError), (np.array([-1, 0]), ValueError), (np.array([0]), ValueError),
-    (np.array([0.0, 1.0]), TypeError), (np.array([[0, 1]]), ValueError)])
+@pytest.mark.parametrize(
+    "actions, err",
+    [
+        (np.array([0, 3]), ValueError),
+        (np.array([-1, 0]), ValueError),
+        (np.array([0]), ValueError),
+        (np.array([0.0, 1.0]), TypeError),
+        (np.array([[0, 1]]), ValueError),
+    ],
+)
 @pytest.mark.parametrize("num_threads", [1, 2])
 def test_bad_actions_raise_and_leave_state(actions, err, num_threads):
     env = make(2, 0, num_threads=num_threads)
@@ -377,13 +411,21 @@ def test_bad_actions_raise_and_leave_state(actions, err, num_threads):
         np.testing.assert_array_equal(x, y)
 
 
-@pytest.mark.parametrize("kw, err, match", [
-    (dict(p_reward=1.5), ValueError, "p_reward"), (dict(p_reward=-0.1), ValueError, "p_reward"),
-    (dict(p_reward="x"), TypeError, "p_reward"), (dict(episode_length=0), ValueError, "episode_length"),
-    (dict(penalty_value=float("inf")), ValueError, "penalty_value"),
-    (dict(episodes_per_trial=0), ValueError, "episodes"), (dict(side_rays=3), ValueError, "side_rays"),
-    (dict(num_threads=0), ValueError, "num_threads"), (dict(num_threads=1.5), TypeError, "num_threads"),
-    (dict(num_threads="2"), TypeError, "num_threads")])
+@pytest.mark.parametrize(
+    "kw, err, match",
+    [
+        (dict(p_reward=1.5), ValueError, "p_reward"),
+        (dict(p_reward=-0.1), ValueError, "p_reward"),
+        (dict(p_reward="x"), TypeError, "p_reward"),
+        (dict(episode_length=0), ValueError, "episode_length"),
+        (dict(penalty_value=float("inf")), ValueError, "penalty_value"),
+        (dict(episodes_per_trial=0), ValueError, "episodes"),
+        (dict(side_rays=3), ValueError, "side_rays"),
+        (dict(num_threads=0), ValueError, "num_threads"),
+        (dict(num_threads=1.5), TypeError, "num_threads"),
+        (dict(num_threads="2"), TypeError, "num_threads"),
+    ],
+)
 def test_bad_parameters(kw, err, match):
     with pytest.raises(err, match=match):
         fastmeta.make("RayMaze", num_envs=2, **kw)
@@ -417,8 +459,13 @@ def test_gymnasium_views():
     # the first of the trial's 6 episodes ended: the next one starts, the trial goes on
     assert obs["episode_start"].all() and not (term | trunc).any() and (rew >= 0).all()
     np.testing.assert_array_equal(info["episode_index"], 1)
-    venv = gymnasium.make_vec("fastmeta/RayMaze-v0", num_envs=8, penalty_value=0.0,
-                              episodes_per_trial=1, autoreset_mode="same_step")
+    venv = gymnasium.make_vec(
+        "fastmeta/RayMaze-v0",
+        num_envs=8,
+        penalty_value=0.0,
+        episodes_per_trial=1,
+        autoreset_mode="same_step",
+    )
     venv.reset(seed=2)
     for _ in range(20):
         obs, rew, term, trunc, info = venv.step(venv.action_space.sample())
@@ -432,17 +479,20 @@ def test_gymnasium_views():
 
 
 def test_render_shows_goals_walls_and_agent():
-    env = env_with(hand_task(v=[(1, 0)], goals=[(0.7, 1.0, 0.0, 1.0), (1.0, 2.0, 2.7, 3.0)],
-                             values=[1.0, -1.0]))
-    act(env, 2, 2, 2, 2)                                  # face -x: rays away from the goals
+    env = env_with(
+        hand_task(
+            v=[(1, 0)], goals=[(0.7, 1.0, 0.0, 1.0), (1.0, 2.0, 2.7, 3.0)], values=[1.0, -1.0]
+        )
+    )
+    act(env, 2, 2, 2, 2)  # face -x: rays away from the goals
     img = env.render()
     assert img.shape == (1, 104, 104, 3) and img.dtype == np.uint8
     px = lambda x, y: img[0, int((3 - y) * 32 + 4), int(x * 32 + 4)]  # noqa: E731
-    assert tuple(px(0.58, 0.5)) == (40, 80, 220)         # agent
-    assert tuple(px(0.4, 0.5)) == (255, 255, 255)        # heading mark
-    assert tuple(px(0.85, 0.9)) == (90, 200, 90)         # good goal
-    assert tuple(px(1.5, 2.85)) == (220, 80, 80)         # bad goal
-    assert tuple(px(1.0, 0.2)) == (20, 20, 20)           # wall x = 1
+    assert tuple(px(0.58, 0.5)) == (40, 80, 220)  # agent
+    assert tuple(px(0.4, 0.5)) == (255, 255, 255)  # heading mark
+    assert tuple(px(0.85, 0.9)) == (90, 200, 90)  # good goal
+    assert tuple(px(1.5, 2.85)) == (220, 80, 80)  # bad goal
+    assert tuple(px(1.0, 0.2)) == (20, 20, 20)  # wall x = 1
 
 
 def test_restart_episode_keeps_task_and_episode_index():
@@ -459,8 +509,9 @@ def test_restart_episode_keeps_task_and_episode_index():
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 2**63), x=st.floats(0.15, 2.85), y=st.floats(0.15, 2.85),
-       snap=st.booleans())
+@given(
+    seed=st.integers(0, 2**63), x=st.floats(0.15, 2.85), y=st.floats(0.15, 2.85), snap=st.booleans()
+)
 def test_index_gating_of_the_corner_rule_cannot_change_a_hit(seed, x, y, snap):
     """The spec says the original's ungated corner-rule indices (wrap at -1, clamp above) act only
     at or beyond an outer wall, where they cannot change the hit: check against fully gated and

@@ -1,5 +1,6 @@
 """The DREAM drop-in `fastmeta.compat.dream.sign`: the original's interface, state tuples,
 instruction draws and rewards, on the same kernel and renderer as the native env."""
+
 import math
 
 import numpy as np
@@ -35,6 +36,7 @@ def test_class_interface(env):
 
 def test_episode_states_and_transposed_frames(env):
     import torch
+
     env = sign.MiniWorldSign.create_env(2)
     state = env.reset()
     assert isinstance(state, MetaExplorationState) and state.prev_action is None
@@ -54,9 +56,10 @@ def test_instruction_wrapper_rewards_and_draws(env):
         w = sign.InstructionWrapper(env, [], seed=seed)
         state = w.reset()
         assert isinstance(state, InstructionState)
-        np.testing.assert_array_equal(state.instructions,
-                                      np.random.RandomState(seed).randint(2, size=(1,)))
-    w = sign.InstructionWrapper(env, [], seed=1)   # draw [1]: go to the key
+        np.testing.assert_array_equal(
+            state.instructions, np.random.RandomState(seed).randint(2, size=(1,))
+        )
+    w = sign.InstructionWrapper(env, [], seed=1)  # draw [1]: go to the key
     w.reset()
     assert w.current_instructions[0] == 1
     core = env._core
@@ -70,7 +73,7 @@ def test_instruction_wrapper_rewards_and_draws(env):
     w.reset()
     core.pos[0] = (5.0, 4.0)
     core.theta[0] = math.pi / 2
-    w._core.set_instruction(0)                    # box: the blue key is now wrong
+    w._core.set_instruction(0)  # box: the blue key is now wrong
     w.step(2)
     _, r, d, _ = w.step(2)
     assert (r, d) == (-1.0, True)

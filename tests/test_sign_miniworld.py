@@ -5,6 +5,7 @@ physics.
 miniworld 2.1.0 renders and moves exactly as the 2020 engine DREAM pinned (sign.md §9.8); only
 its spawn box and RNG differ, so poses are set explicitly on both sides.
 """
+
 import importlib.util
 import json
 import math
@@ -23,10 +24,22 @@ from fastmeta.render.egl import EGLUnavailableError, create_context
 REFERENCE = Path(fastmeta.reference.sign.__file__)
 
 FRAME_POSES = [  # (task, x, z, theta)
-    (0, 4.5, 5.0, 0.0), (0, 4.5, 5.0, math.pi / 2), (1, 4.5, 5.0, math.pi), (2, 4.5, 5.0, -1.2),
-    (0, 3.0, 3.0, 2.356), (1, 7.0, 3.5, 0.6), (2, 8.0, 4.0, -0.4), (0, 2.0, 9.0, -2.8),
-    (0, 8.3, 10.25, 0.0), (1, 8.3, 10.25, 0.1), (2, 7.5, 10.0, -0.2), (1, 3.0, 11.5, 1.0),
-    (2, 1.5, 7.0, 4.0), (0, 5.5, 6.3, -1.57), (1, 9.2, 12.0, 2.5), (2, 6.5, 2.0, 5.9),
+    (0, 4.5, 5.0, 0.0),
+    (0, 4.5, 5.0, math.pi / 2),
+    (1, 4.5, 5.0, math.pi),
+    (2, 4.5, 5.0, -1.2),
+    (0, 3.0, 3.0, 2.356),
+    (1, 7.0, 3.5, 0.6),
+    (2, 8.0, 4.0, -0.4),
+    (0, 2.0, 9.0, -2.8),
+    (0, 8.3, 10.25, 0.0),
+    (1, 8.3, 10.25, 0.1),
+    (2, 7.5, 10.0, -0.2),
+    (1, 3.0, 11.5, 1.0),
+    (2, 1.5, 7.0, 4.0),
+    (0, 5.5, 6.3, -1.57),
+    (1, 9.2, 12.0, 2.5),
+    (2, 6.5, 2.0, 5.9),
 ]
 
 
@@ -39,20 +52,33 @@ def original(tmp_path_factory):
     except EGLUnavailableError as err:
         pytest.skip(f"no headless OpenGL context on this machine: {err}")
     rng = np.random.default_rng(7)
-    frames = [[t, x, z, th, rng.uniform(-math.pi, math.pi, 6).tolist()]
-              for t, x, z, th in FRAME_POSES]
+    frames = [
+        [t, x, z, th, rng.uniform(-math.pi, math.pi, 6).tolist()] for t, x, z, th in FRAME_POSES
+    ]
     rollouts = []
     for _ in range(40):
         x, z = rng.uniform(4.4, 4.6), rng.uniform(4.4, 5.6)
         acts = rng.choice(4, size=25, p=[0.2, 0.2, 0.55, 0.05]).tolist()
-        rollouts.append([int(rng.integers(3)), int(rng.integers(2)), x, z,
-                         float(rng.uniform(-math.pi, math.pi)), acts])
+        rollouts.append(
+            [
+                int(rng.integers(3)),
+                int(rng.integers(2)),
+                x,
+                z,
+                float(rng.uniform(-math.pi, math.pi)),
+                acts,
+            ]
+        )
     tmp = tmp_path_factory.mktemp("miniworld")
     job, out = tmp / "job.json", tmp / "out.npz"
     tops = frames[:4]
     job.write_text(json.dumps({"frames": frames, "tops": tops, "rollouts": rollouts}))
-    proc = subprocess.run([sys.executable, str(REFERENCE), str(job), str(out)],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(REFERENCE), str(job), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     # EGL works here, so a failing miniworld run is a failure, never a skip.
     assert proc.returncode == 0, f"the miniworld reference run failed:\n{proc.stderr[-2000:]}"
     data = np.load(out)
@@ -62,6 +88,7 @@ def original(tmp_path_factory):
 @pytest.mark.parametrize("storage", ["u8", "f32"])
 def test_frames_match_miniworld(original, storage):
     from fastmeta.render.sign_renderer import SignRenderer
+
     frames, _, theirs, _, tops, their_tops = original
     try:
         # 8 samples requested, capped by the driver: as miniworld does
@@ -77,8 +104,9 @@ def test_frames_match_miniworld(original, storage):
             for k, (task, x, z, th, yaw) in enumerate(poses):
                 for ours in (r.render_one(x, z, th, yaw, task, top=top), batch[k]):
                     mae = np.abs(ours.astype(float) - expected[k]).mean(axis=(0, 1))
-                    assert (mae <= 1.0).all(), \
+                    assert (mae <= 1.0).all(), (
                         f"{'top' if top else 'first-person'} pose {(task, x, z, th)}: MAE {mae}"
+                    )
     finally:
         r.release()
 
@@ -98,7 +126,7 @@ def test_rollouts_match_miniworld(original):
         for t, (mx, mz, mdir, mrew, mterm, mtrunc) in enumerate(records[a:b]):
             env.step(np.array([acts[t]]))
             done = env.terminated[0] or env.truncated[0]
-            px, pz = (env.final_pos[0] if done else env.pos[0])
+            px, pz = env.final_pos[0] if done else env.pos[0]
             pth = env.final_theta[0] if done else env.theta[0]
             assert (px, pz, pth) == (mx, mz, mdir), f"step {t}"
             # miniworld 2.1.0 flags a time-out even when the last step also ended the episode;

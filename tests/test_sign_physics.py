@@ -1,5 +1,6 @@
 """Sign-world physics: the batched kernel against the plain-Python reference, the spec's golden
 values, scripted trajectories with exact rewards, spawn distributions and the contract."""
+
 import math
 
 import numpy as np
@@ -38,10 +39,19 @@ def test_near_thresholds_and_radii_match_spec():
 
 
 def test_wall_segments_are_the_spec_table():
-    spec = {((10, 0), (10, 6.5)), ((0, 0), (10, 0)), ((0, 0), (0, 6.5)), ((6, 6.5), (10, 6.5)),
-            ((0, 6.75), (0, 13)), ((0, 13), (6, 13)), ((10, 6.75), (10, 13)),
-            ((6, 6.75), (10, 6.75)), ((6, 13), (10, 13)), ((6, 6.5), (6, 6.75)),
-            ((0, 6.5), (0, 6.75))}
+    spec = {
+        ((10, 0), (10, 6.5)),
+        ((0, 0), (10, 0)),
+        ((0, 0), (0, 6.5)),
+        ((6, 6.5), (10, 6.5)),
+        ((0, 6.75), (0, 13)),
+        ((0, 13), (6, 13)),
+        ((10, 6.75), (10, 13)),
+        ((6, 6.75), (10, 6.75)),
+        ((6, 13), (10, 13)),
+        ((6, 6.5), (6, 6.75)),
+        ((0, 6.5), (0, 6.75)),
+    }
     got = {tuple(sorted(map(tuple, seg.tolist()))) for seg in K.WALL_SEGS}
     assert got == {tuple(sorted(s)) for s in spec}
     assert len(K.WALL_SEGS) == 11
@@ -79,8 +89,11 @@ def rollouts(draw):
         x, z = draw(st.sampled_from([(4.5, 5.0), (3.0, 10.0), (8.0, 10.0), (7.0, 3.5), (2.5, 2.0)]))
     task = draw(st.integers(0, 2))
     instruction = draw(st.integers(0, 1))
-    actions = draw(st.lists(st.integers(0, 3).filter(lambda a: a != 3) | st.integers(0, 3),
-                            min_size=1, max_size=45))
+    actions = draw(
+        st.lists(
+            st.integers(0, 3).filter(lambda a: a != 3) | st.integers(0, 3), min_size=1, max_size=45
+        )
+    )
     return x, z, theta, task, instruction, actions
 
 
@@ -99,29 +112,33 @@ def test_kernel_matches_reference(case):
             last = (env.final_pos[0, 0], env.final_pos[0, 1], env.final_theta[0])
             assert last == (r.x, r.z, r.theta)
             assert env.steps[0] == 0
-            r = ref.SignReference(env.pos[0, 0], env.pos[0, 1], env.theta[0], env.task_ids[0],
-                                  env.instructions[0, 0])
+            r = ref.SignReference(
+                env.pos[0, 0], env.pos[0, 1], env.theta[0], env.task_ids[0], env.instructions[0, 0]
+            )
         else:
             assert (env.pos[0, 0], env.pos[0, 1], env.theta[0]) == (r.x, r.z, r.theta)
 
 
 @settings(max_examples=12, deadline=None)
-@given(st.integers(0, 2 ** 32), st.lists(st.integers(0, 3), min_size=64 * 30, max_size=64 * 30))
+@given(st.integers(0, 2**32), st.lists(st.integers(0, 3), min_size=64 * 30, max_size=64 * 30))
 def test_batch_matches_reference_slot_by_slot(seed, flat):
     n = 64
     env = pose_env(n)
     env.reset(seed=seed)
-    refs = [ref.SignReference(*env.pos[i], env.theta[i], env.task_ids[i], env.instructions[i, 0])
-            for i in range(n)]
+    refs = [
+        ref.SignReference(*env.pos[i], env.theta[i], env.task_ids[i], env.instructions[i, 0])
+        for i in range(n)
+    ]
     for t in range(30):
-        acts = np.array(flat[t * n:(t + 1) * n])
+        acts = np.array(flat[t * n : (t + 1) * n])
         env.step(acts)
         for i in range(n):
             out = refs[i].step(acts[i])
             assert (env.rew[i], env.terminated[i], env.truncated[i]) == out
             if out[1] or out[2]:
-                refs[i] = ref.SignReference(*env.pos[i], env.theta[i], env.task_ids[i],
-                                            env.instructions[i, 0])
+                refs[i] = ref.SignReference(
+                    *env.pos[i], env.theta[i], env.task_ids[i], env.instructions[i, 0]
+                )
             else:
                 assert tuple(env.pos[i]) == (refs[i].x, refs[i].z)
 
@@ -131,12 +148,17 @@ def approach(obj, dist):
     """A free start `dist` from object `obj`, near nothing, and the heading toward the object."""
     ox, oz = K.OBJ_POS[obj]
     for k in range(8):
-        phi = k * math.pi / 4                      # direction from the object to the start
+        phi = k * math.pi / 4  # direction from the object to the start
         x, z = ox + dist * math.cos(phi), oz - dist * math.sin(phi)
-        path = [(x - t * math.cos(phi), z + t * math.sin(phi))
-                for t in (0, 0.7, 1.4) if dist - t > 1.2]
-        if not any(ref.collides(*p) for p in path) and \
-                not any(ref.near(x, z, o) for o in ref.OBJECTS) and 0 < x < 10 and 0 < z < 13:
+        path = [
+            (x - t * math.cos(phi), z + t * math.sin(phi)) for t in (0, 0.7, 1.4) if dist - t > 1.2
+        ]
+        if (
+            not any(ref.collides(*p) for p in path)
+            and not any(ref.near(x, z, o) for o in ref.OBJECTS)
+            and 0 < x < 10
+            and 0 < z < 13
+        ):
             return x, z, phi + math.pi
     raise AssertionError(f"no free approach to object {obj}")
 
@@ -148,9 +170,9 @@ def test_forward_into_each_object(obj, task, instruction):
     env = pose_env(1)
     x, z, theta = approach(obj, 2.8 if obj < 3 else 3.0)  # near after 2 steps, not 1
     place(env, 0, x, z, theta, task, instruction)
-    env.step(np.array([2]))                       # first step: still out of reach
+    env.step(np.array([2]))  # first step: still out of reach
     assert env.rew[0] == 0 and not env.terminated[0]
-    env.step(np.array([2]))                       # second step: near the object
+    env.step(np.array([2]))  # second step: near the object
     right = obj % 3 == task and obj // 3 == instruction
     assert env.rew[0] == (1.0 if right else -1.0)
     assert env.terminated[0] and not env.truncated[0]
@@ -158,7 +180,7 @@ def test_forward_into_each_object(obj, task, instruction):
 
 def test_end_action_moves_back_and_can_touch():
     env = pose_env(1)
-    x, z, toward = approach(4, 2.2)                # red key one step behind the agent
+    x, z, toward = approach(4, 2.2)  # red key one step behind the agent
     place(env, 0, x, z, toward + math.pi, task=1, instruction=1)
     env.step(np.array([3]))
     assert env.rew[0] == 1.0 and env.terminated[0]
@@ -168,7 +190,7 @@ def test_end_action_moves_back_and_can_touch():
 
 def test_end_action_against_a_wall_stays_and_ends_with_zero():
     env = pose_env(1)
-    place(env, 0, 3.0, 0.6, SOUTH)                 # moving back goes toward z = 0: blocked
+    place(env, 0, 3.0, 0.6, SOUTH)  # moving back goes toward z = 0: blocked
     env.step(np.array([3]))
     assert env.rew[0] == 0 and env.terminated[0]
     assert tuple(env.final_pos[0]) == (3.0, 0.6)
@@ -186,10 +208,10 @@ def test_wall_clearance_edge_cases():
     assert env.pos[0, 0] == 8.95 and env.steps[0] == 1
     # Wall ends are round caps: the walls z = 6.5 (x >= 6) and x = 6 meet at (6, 6.5).
     place(env, 0, 5.75, 5.6, SOUTH)
-    env.step(np.array([2]))                        # to (5.75, 6.3): 0.32 from the cap
+    env.step(np.array([2]))  # to (5.75, 6.3): 0.32 from the cap
     assert tuple(env.pos[0]) == (5.75, 5.6)
     place(env, 0, 5.5, 5.6, SOUTH)
-    env.step(np.array([2]))                        # 0.2 from the line z = 6.5, 0.54 from its end
+    env.step(np.array([2]))  # 0.2 from the line z = 6.5, 0.54 from its end
     assert env.pos[0, 1] == 5.6 + -math.sin(SOUTH) * 0.7
     # The opening to the left room is free: walk from the top room into it.
     place(env, 0, 3.0, 5.8, SOUTH)
@@ -200,10 +222,10 @@ def test_wall_clearance_edge_cases():
 
 def test_the_right_room_is_reached_only_through_the_left_room():
     env = pose_env(1)
-    place(env, 0, 7.0, 5.9, SOUTH)                 # the band z in [6.5, 6.75] east of x = 6
+    place(env, 0, 7.0, 5.9, SOUTH)  # the band z in [6.5, 6.75] east of x = 6
     env.step(np.array([2]))
     assert tuple(env.pos[0]) == (7.0, 5.9)
-    place(env, 0, 5.0, 10.0, EAST)                 # no wall between left and right rooms
+    place(env, 0, 5.0, 10.0, EAST)  # no wall between left and right rooms
     env.step(np.array([2]))
     assert env.pos[0, 0] == 5.0 + 0.7
 
@@ -238,8 +260,9 @@ def test_spawn_and_yaw_distributions():
         np.testing.assert_allclose(q, [0.1, 0.5, 0.9], atol=0.025)
     assert abs(np.mean(env.task_ids == 0) - 1 / 3) < 0.03
     assert abs(np.mean(env.instructions) - 0.5) < 0.03
-    assert not any(ref.collides(a, b) or any(ref.near(a, b, o) for o in ref.OBJECTS)
-                   for a, b in env.pos[:200])
+    assert not any(
+        ref.collides(a, b) or any(ref.near(a, b, o) for o in ref.OBJECTS) for a, b in env.pos[:200]
+    )
 
 
 def test_trials_draw_new_tasks_and_pinned_tasks_stay():
@@ -262,11 +285,11 @@ def test_instructions_can_be_fixed_per_episode_of_a_trial():
     env.reset(seed=5, instructions=plan)
     free.reset(seed=5)
     np.testing.assert_array_equal(env.instructions, plan[:, :1])
-    np.testing.assert_array_equal(env.pos, free.pos)           # spawns do not depend on a plan
+    np.testing.assert_array_equal(env.pos, free.pos)  # spawns do not depend on a plan
     end = np.full(3, 3)
     env.step(end)
     np.testing.assert_array_equal(env.instructions, plan[:, 1:])
-    env.step(end)                                              # a new trial: drawn again
+    env.step(end)  # a new trial: drawn again
     free.step(end)
     free.step(end)
     np.testing.assert_array_equal(env.instructions, free.instructions)
@@ -279,15 +302,17 @@ def test_instructions_can_be_fixed_per_episode_of_a_trial():
 def test_restart_episode_keeps_task_and_episode_with_a_fresh_spawn():
     env = pose_env(4, episodes_per_trial=2)
     env.reset(seed=9, instructions=np.array([[1, 0], [0, 1], [1, 1], [0, 0]]))
-    env.step(np.full(4, 3))                                    # into episode 1 of the trial
-    env.step(np.zeros(4, np.int64))                            # one turn in: mid-episode
+    env.step(np.full(4, 3))  # into episode 1 of the trial
+    env.step(np.zeros(4, np.int64))  # one turn in: mid-episode
     tasks, pos = env.tasks, env.pos.copy()
     env.restart_episode()
     assert (env.tasks == tasks).all() and (env.episode_index == 1).all() and (env.steps == 0).all()
-    np.testing.assert_array_equal(env.instructions[:, 0], [0, 1, 1, 0])  # the plan's episode-1 entries
+    np.testing.assert_array_equal(
+        env.instructions[:, 0], [0, 1, 1, 0]
+    )  # the plan's episode-1 entries
     assert not np.array_equal(env.pos, pos) and not env.trial_done.any()
     np.testing.assert_array_equal(env.obs[:, :2], env.pos)
-    for t in range(1, 21):                                     # a whole episode's steps again
+    for t in range(1, 21):  # a whole episode's steps again
         env.step(np.full(4, t % 2))
     assert env.truncated.all() and env.trial_done.all()
 
@@ -296,7 +321,7 @@ def test_restart_episode_mid_first_episode_gives_a_whole_episode():
     env = pose_env(1)
     env.step(np.array([0]))
     env.step(np.array([0]))
-    obs, info = env.restart_episode()                          # mid-episode: start it again
+    obs, info = env.restart_episode()  # mid-episode: start it again
     assert info["episode_index"][0] == 0 and env.steps[0] == 0
     np.testing.assert_array_equal(obs[0, :2], env.pos[0])
     for t in range(1, 21):
@@ -336,11 +361,17 @@ def test_reset_with_tasks():
     np.testing.assert_array_equal(env.tasks, [2, 0, 1])
 
 
-@pytest.mark.parametrize("bad, err", [
-    (np.array([0, 1]), ValueError), (np.array([0, 1, 4]), ValueError),
-    (np.array([0, -1, 2]), ValueError), (np.array([0.0, 1.0, 2.0]), TypeError),
-    ("abc", TypeError), (np.zeros((3, 1), dtype=np.int64), ValueError),
-])
+@pytest.mark.parametrize(
+    "bad, err",
+    [
+        (np.array([0, 1]), ValueError),
+        (np.array([0, 1, 4]), ValueError),
+        (np.array([0, -1, 2]), ValueError),
+        (np.array([0.0, 1.0, 2.0]), TypeError),
+        ("abc", TypeError),
+        (np.zeros((3, 1), dtype=np.int64), ValueError),
+    ],
+)
 def test_bad_actions_raise_before_any_change(bad, err):
     env = pose_env(3)
     before = (env.pos.copy(), env.steps.copy(), env.rng_states.copy())
@@ -351,10 +382,19 @@ def test_bad_actions_raise_before_any_change(bad, err):
     np.testing.assert_array_equal(env.rng_states, before[2])
 
 
-@pytest.mark.parametrize("kw", [dict(layout="whc"), dict(obs_mode="depth"), dict(samples=0),
-                                dict(episodes_per_trial=0), dict(backend="x11"),
-                                dict(split="val"), dict(colour=1),
-                                dict(msaa_storage="f16")])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(layout="whc"),
+        dict(obs_mode="depth"),
+        dict(samples=0),
+        dict(episodes_per_trial=0),
+        dict(backend="x11"),
+        dict(split="val"),
+        dict(colour=1),
+        dict(msaa_storage="f16"),
+    ],
+)
 def test_bad_parameters_raise(kw):
     with pytest.raises((ValueError, TypeError)):
         fastmeta.make("miniworld_sign", num_envs=1, obs_mode=kw.pop("obs_mode", "pose"), **kw)

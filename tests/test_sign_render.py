@@ -1,5 +1,6 @@
 """Sign-world frames: expected colours of known surfaces (sign.md §7.4), layouts, determinism,
 batch-versus-single agreement and the error for a machine without EGL."""
+
 import ctypes
 import math
 
@@ -16,6 +17,7 @@ NO_YAW = (0.0,) * 6
 @pytest.fixture(scope="module")
 def renderer():
     from fastmeta.render.sign_renderer import SignRenderer
+
     try:
         r = SignRenderer()
     except EGLUnavailableError as err:
@@ -33,7 +35,7 @@ def assert_same_view(a, b):
 
 
 def centre(frame, rows, cols):
-    return frame[rows[0]:rows[1], cols[0]:cols[1]].reshape(-1, 3).astype(float)
+    return frame[rows[0] : rows[1], cols[0] : cols[1]].reshape(-1, 3).astype(float)
 
 
 def test_sample_count_is_capped_by_the_driver(renderer):
@@ -43,7 +45,7 @@ def test_sample_count_is_capped_by_the_driver(renderer):
 
 def test_sky_colour_around_the_map(renderer):
     top = renderer.render_one(4.5, 5.0, 0.0, top=True)
-    np.testing.assert_array_equal(top[2, 2], [64, 209, 255])   # 0.25, 0.82, 1.0 of 255
+    np.testing.assert_array_equal(top[2, 2], [64, 209, 255])  # 0.25, 0.82, 1.0 of 255
 
 
 def test_floor_is_a_checkerboard_of_quarter_metres(renderer):
@@ -51,12 +53,12 @@ def test_floor_is_a_checkerboard_of_quarter_metres(renderer):
     # Top view: x in [-5, 15] over 160 px and z in [-1, 14] over 120 px: 8 px per metre,
     # so one 0.25 m square is 2 px. Sample the top room's free floor around (7, 3).
     patch = top[30:38, 92:100].astype(int)
-    assert (np.ptp(patch, axis=2) <= 12).all()                # near grey (the tiles are warm)
+    assert (np.ptp(patch, axis=2) <= 12).all()  # near grey (the tiles are warm)
     lum = patch[..., 0]
     assert lum.min() < 60 and lum.max() > 200
     dark = lum < 128
-    assert (dark[:, :-2] == dark[:, 2:]).mean() < 0.2         # flips every 2 px along x
-    assert (dark[:-4] == dark[4:]).mean() > 0.8              # period 4 px along z
+    assert (dark[:, :-2] == dark[:, 2:]).mean() < 0.2  # flips every 2 px along x
+    assert (dark[:-4] == dark[4:]).mean() > 0.8  # period 4 px along z
 
 
 def test_wall_shading_follows_the_directional_light(renderer):
@@ -76,7 +78,7 @@ def test_box_faces_are_pure_colour_with_fixed_factors(renderer):
     face = west[54:60, 36:44].reshape(-1, 3)
     np.testing.assert_array_equal(face, np.tile([166, 0, 0], (len(face), 1)))
     np.testing.assert_array_equal(west[50, 36:44], np.tile([255, 0, 0], (8, 1)))
-    east = renderer.render_one(3.0, 1.0, WEST, NO_YAW)          # blue box's +x face
+    east = renderer.render_one(3.0, 1.0, WEST, NO_YAW)  # blue box's +x face
     face = east[54:60, 36:44].reshape(-1, 3)
     np.testing.assert_array_equal(face, np.tile([0, 0, 213], (len(face), 1)))
 
@@ -87,8 +89,8 @@ def test_sign_shows_its_text_in_white_and_black(renderer, sign, text):
     # The glyph face spans y 0.85..1.85 at x = 9.95, 1.45 m ahead: rows 18 to 53.
     region = frame[20:50].reshape(-1, 3).astype(int)
     grey = region[np.ptp(region, axis=1) == 0][:, 0]
-    assert (grey == 166).mean() > 0.3                         # white lit at 0.65
-    assert (grey < 40).sum() > 10                             # ink strokes
+    assert (grey == 166).mean() > 0.3  # white lit at 0.65
+    assert (grey < 40).sum() > 10  # ink strokes
     others = [renderer.render_one(8.5, 10.25, EAST, NO_YAW, sign=s) for s in range(3) if s != sign]
     assert all(np.abs(o.astype(int) - frame).sum() > 0 for o in others)
 
@@ -108,12 +110,15 @@ def test_rendering_is_deterministic_and_batch_agrees_with_single(renderer):
     for k in range(0, m, 6):
         single = renderer.render_one(*pos[k], theta[k], yaw[k], sign[k])
         assert_same_view(batch[k], single)
-    np.testing.assert_array_equal(renderer.render_one(*pos[0], theta[0], yaw[0], sign[0]),
-                                  renderer.render_one(*pos[0], theta[0], yaw[0], sign[0]))
+    np.testing.assert_array_equal(
+        renderer.render_one(*pos[0], theta[0], yaw[0], sign[0]),
+        renderer.render_one(*pos[0], theta[0], yaw[0], sign[0]),
+    )
 
 
 def test_batches_larger_than_one_atlas(renderer):
     from fastmeta.render.sign_renderer import SignRenderer
+
     small = SignRenderer(max_views=4)
     try:
         rng = np.random.default_rng(1)
@@ -132,6 +137,7 @@ def test_batches_larger_than_one_atlas(renderer):
 
 def test_msaa_smooths_edges_only(renderer):
     from fastmeta.render.sign_renderer import SignRenderer
+
     aliased = SignRenderer(samples=1)
     try:
         a = aliased.render_one(3.0, 1.0, WEST, (0.5,) * 6).astype(int)
@@ -145,29 +151,32 @@ def test_msaa_smooths_edges_only(renderer):
 def test_shader_resolve_equals_the_drivers_multisample_blit(renderer):
     # The engine resolves with glBlitFramebuffer; the renderer averages samples in a shader.
     from fastmeta.render import layers as L
+
     rng = np.random.default_rng(8)
-    m = 20                                              # two layers of the target
+    m = 20  # two layers of the target
     pos = np.column_stack([rng.uniform(1, 9, m), rng.uniform(1, 6, m)])
     theta, yaw, sign = rng.uniform(-3, 3, m), rng.uniform(-3, 3, (m, 6)), rng.integers(0, 3, m)
     shader = np.zeros((m, 60, 80, 3), np.uint8)
-    renderer.render(pos, theta, yaw, sign, shader)      # leaves the layers of this batch drawn
+    renderer.render(pos, theta, yaw, sign, shader)  # leaves the layers of this batch drawn
     gl = L._lib()
     with renderer.ctx:
         tgt = renderer._target(False, m)
         assert tgt.samples > 1
-        tgt.atlas.clear(0.0, 0.0, 0.0, 1.0)                 # drop the shader's result first
+        tgt.atlas.clear(0.0, 0.0, 0.0, 1.0)  # drop the shader's result first
         assert not tgt.read(m).any(axis=-1).all()
         read_fbo = L._gen(gl.glGenFramebuffers)[0]
         gl.glBindFramebuffer(L.GL_READ_FRAMEBUFFER, read_fbo)
         gl.glBindFramebuffer(L.GL_DRAW_FRAMEBUFFER, tgt.atlas.glo)
         for k in range(m):
             layer, j = divmod(k, tgt.per_layer)
-            gl.glFramebufferTextureLayer(L.GL_READ_FRAMEBUFFER, L.GL_COLOR_ATTACHMENT0,
-                                         tgt._tex[0], 0, layer)
+            gl.glFramebufferTextureLayer(
+                L.GL_READ_FRAMEBUFFER, L.GL_COLOR_ATTACHMENT0, tgt._tex[0], 0, layer
+            )
             sx, sy = (j % tgt.grid) * 80, (j // tgt.grid) * 60
             x, y = (k % tgt.cols) * 80, (k // tgt.cols) * 60
-            gl.glBlitFramebuffer(sx, sy, sx + 80, sy + 60, x, y, x + 80, y + 60,
-                                 L.GL_COLOR_BUFFER_BIT, L.GL_NEAREST)
+            gl.glBlitFramebuffer(
+                sx, sy, sx + 80, sy + 60, x, y, x + 80, y + 60, L.GL_COLOR_BUFFER_BIT, L.GL_NEAREST
+            )
         gl.glBindFramebuffer(L.GL_FRAMEBUFFER, 0)
         gl.glDeleteFramebuffers(1, (ctypes.c_uint * 1)(read_fbo))
         tiles = tgt.read(m)[:, ::-1].transpose(0, 2, 1, 3, 4).reshape(-1, 60, 80, 3)[:m]
@@ -176,7 +185,8 @@ def test_shader_resolve_equals_the_drivers_multisample_blit(renderer):
 
 def test_8bit_msaa_storage_is_within_one_level_of_the_engines_float(renderer):
     from fastmeta.render.sign_renderer import SignRenderer
-    assert renderer.msaa_storage == "u8"                    # the default
+
+    assert renderer.msaa_storage == "u8"  # the default
     exact = SignRenderer(msaa_storage="f32")
     try:
         rng = np.random.default_rng(3)
@@ -195,8 +205,10 @@ def test_8bit_msaa_storage_is_within_one_level_of_the_engines_float(renderer):
 
 def test_env_layouts_hold_the_same_frames():
     try:
-        envs = {k: fastmeta.make("miniworld_sign", num_envs=3, seed=4, layout=k)
-                for k in ("dream", "hwc", "chw")}
+        envs = {
+            k: fastmeta.make("miniworld_sign", num_envs=3, seed=4, layout=k)
+            for k in ("dream", "hwc", "chw")
+        }
     except EGLUnavailableError as err:
         pytest.skip(f"no headless OpenGL context on this machine: {err}")
     acts = np.array([2, 0, 3])
@@ -212,7 +224,7 @@ def test_env_layouts_hold_the_same_frames():
     np.testing.assert_array_equal(out["dream"][0], hwc.transpose(0, 3, 2, 1))
     np.testing.assert_array_equal(out["chw"][0], hwc.transpose(0, 3, 1, 2))
     np.testing.assert_array_equal(out["dream"][1][2], final[2].transpose(2, 1, 0))
-    assert final[2].any() and not final[0].any()               # only slot 2 ended
+    assert final[2].any() and not final[0].any()  # only slot 2 ended
 
 
 def test_env_frames_follow_the_pose_and_final_obs_is_the_last_frame():
@@ -257,17 +269,25 @@ def test_a_slots_frames_agree_across_batch_sizes():
 
 def test_missing_system_libraries_name_the_debian_packages(monkeypatch):
     import fastmeta.render.egl as egl
+
     monkeypatch.setattr(egl, "find_library", lambda name: None)
     with pytest.raises(EGLUnavailableError, match="libegl1 libgl1 libgl1-mesa-dri"):
         egl.create_context("egl")
 
 
-@pytest.mark.parametrize("kw, err", [(dict(samples=0), ValueError), (dict(samples=17), ValueError),
-                                     (dict(samples=2.0), TypeError),
-                                     (dict(msaa_storage="f16"), ValueError),
-                                     (dict(max_views=0), ValueError)])
+@pytest.mark.parametrize(
+    "kw, err",
+    [
+        (dict(samples=0), ValueError),
+        (dict(samples=17), ValueError),
+        (dict(samples=2.0), TypeError),
+        (dict(msaa_storage="f16"), ValueError),
+        (dict(max_views=0), ValueError),
+    ],
+)
 def test_bad_renderer_parameters(kw, err):
     from fastmeta.render.sign_renderer import SignRenderer
+
     with pytest.raises(err):
         SignRenderer(**kw)
 
@@ -276,6 +296,7 @@ def test_culled_boxes_and_keys_could_not_have_touched_a_pixel(renderer, monkeypa
     # The renderer skips the boxes and keys outside a view's frustum; drawing every one of them
     # must give the same frames bit for bit. Poses crowd the objects, where the test is tight.
     from fastmeta.kernels.sign_physics import OBJ_POS
+
     rng = np.random.default_rng(11)
     m = 240
     near = OBJ_POS[rng.integers(0, 6, m)] + rng.uniform(-2.5, 2.5, (m, 2))
@@ -286,9 +307,9 @@ def test_culled_boxes_and_keys_could_not_have_touched_a_pixel(renderer, monkeypa
     culled = np.zeros((m, 60, 80, 3), np.uint8)
     renderer.render(pos, theta, yaw, sign, culled)
     kept = [len(renderer._instances(mode, pos, theta)) for mode in (1, 2)]
-    assert 0 < min(kept) and max(kept) < 3 * m                # the test culls something
+    assert 0 < min(kept) and max(kept) < 3 * m  # the test culls something
     every = renderer._all_inst
-    monkeypatch.setattr(renderer, "_instances", lambda mode, p, t: every[:3 * len(t)])
+    monkeypatch.setattr(renderer, "_instances", lambda mode, p, t: every[: 3 * len(t)])
     full = np.zeros_like(culled)
     renderer.render(pos, theta, yaw, sign, full)
     np.testing.assert_array_equal(culled, full)

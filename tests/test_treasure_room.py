@@ -1,13 +1,15 @@
 """DarkTreasureRoom: parity with the plain-Python reference (full steps, partial `step_slots`
 steps, collected treasures), scripted trajectories with exact rewards, the spec's measured
 anchors, tasks, bad input, threads, state, rendering and the Gymnasium views."""
+
 import math
 import pickle
 
 import gymnasium
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fastmeta
 from fastmeta.envs.dark_treasure_room import TREASURE_VARIANTS, TreasureTask
@@ -28,11 +30,17 @@ def reference(seed, slot, episodes_per_trial=10, **kw):
 
 # -- parity with the reference ------------------------------------------------------------------
 @settings(max_examples=40, deadline=None)
-@given(n=st.sampled_from([1, 3, 17, 64]), seed=st.integers(0, 2**63),
-       minval=st.sampled_from(sorted(TREASURE_VARIANTS.values()) + [1.5]),
-       k=st.integers(1, 12), room=st.integers(2, 11), ep_len=st.integers(1, 6),
-       trial=st.integers(1, 3), mode=st.sampled_from(["step", "running_return"]),
-       data=st.data())
+@given(
+    n=st.sampled_from([1, 3, 17, 64]),
+    seed=st.integers(0, 2**63),
+    minval=st.sampled_from(sorted(TREASURE_VARIANTS.values()) + [1.5]),
+    k=st.integers(1, 12),
+    room=st.integers(2, 11),
+    ep_len=st.integers(1, 6),
+    trial=st.integers(1, 3),
+    mode=st.sampled_from(["step", "running_return"]),
+    data=st.data(),
+)
 def test_kernel_matches_reference(n, seed, minval, k, room, ep_len, trial, mode, data):
     kw = dict(minval=minval, k=k, roomsize=room, episode_length=ep_len, episodes_per_trial=trial)
     env = make_env(num_envs=n, seed=seed, reward_mode=mode, **kw)
@@ -53,7 +61,9 @@ def test_kernel_matches_reference(n, seed, minval, k, room, ep_len, trial, mode,
         np.testing.assert_array_equal(obs, [(r.x, r.y) for r in refs])
         want = [o[2] if mode == "running_return" else o[1] for o in out]
         np.testing.assert_array_equal(rew, np.array(want, dtype=np.float32))
-        np.testing.assert_array_equal(env.episode_return, np.array([r.ret for r in refs], dtype=np.float32))
+        np.testing.assert_array_equal(
+            env.episode_return, np.array([r.ret for r in refs], dtype=np.float32)
+        )
         assert not term.any()
         np.testing.assert_array_equal(trunc, [o[3] for o in out])
         if trunc.any():
@@ -68,9 +78,24 @@ def test_kernel_matches_reference(n, seed, minval, k, room, ep_len, trial, mode,
 def snapshot(env) -> dict:
     """Every per-slot array of the env's state and outputs, copied."""
     t = env.tasks
-    out = {k: getattr(env, k).copy() for k in (
-        "obs", "rew", "terminated", "truncated", "final_obs", "trial_done", "episode_index",
-        "elapsed", "episode_return", "rng_states", "_avail", "_occ", "_packed")}
+    out = {
+        k: getattr(env, k).copy()
+        for k in (
+            "obs",
+            "rew",
+            "terminated",
+            "truncated",
+            "final_obs",
+            "trial_done",
+            "episode_index",
+            "elapsed",
+            "episode_return",
+            "rng_states",
+            "_avail",
+            "_occ",
+            "_packed",
+        )
+    }
     out.update({f"task.{k}": v for k, v in t.arrays().items()})
     return out
 
@@ -88,25 +113,40 @@ def assert_slot_matches_reference(env, i, r):
 
 
 @settings(max_examples=40, deadline=None)
-@given(n=st.sampled_from([1, 2, 5, 13]), seed=st.integers(0, 2**63), k=st.integers(1, 10),
-       room=st.integers(1, 11), ep_len=st.integers(1, 4), trial=st.integers(1, 3),
-       mode=st.sampled_from(["step", "running_return"]), threads=st.sampled_from([1, 2]),
-       data=st.data())
+@given(
+    n=st.sampled_from([1, 2, 5, 13]),
+    seed=st.integers(0, 2**63),
+    k=st.integers(1, 10),
+    room=st.integers(1, 11),
+    ep_len=st.integers(1, 4),
+    trial=st.integers(1, 3),
+    mode=st.sampled_from(["step", "running_return"]),
+    threads=st.sampled_from([1, 2]),
+    data=st.data(),
+)
 def test_step_slots_matches_reference(n, seed, k, room, ep_len, trial, mode, threads, data):
     """Random subsets of slots (in random order; sometimes none, sometimes all) step over many
     episode and trial ends, pinned slots included: each stepped slot equals its reference slot by
     slot (outputs, counters, tasks, collected treasures, RNG stream), and every other slot's
     every array stays exactly as it was."""
     kw = dict(k=k, roomsize=room, episode_length=ep_len, episodes_per_trial=trial)
-    env = fastmeta.make("DarkTreasureRoom", num_envs=n, seed=seed, reward_mode=mode,
-                        num_threads=threads, **kw)
+    env = fastmeta.make(
+        "DarkTreasureRoom", num_envs=n, seed=seed, reward_mode=mode, num_threads=threads, **kw
+    )
     pinned = data.draw(st.lists(st.integers(0, n - 1), unique=True, max_size=n), label="pinned")
     ptasks = env.sample_tasks(n, seed=seed + 1)
     if pinned:
         env.pin_tasks(ptasks[np.array(pinned)], slots=pinned)
     env.reset()
-    refs = [reference(seed, i, pinned=(ptasks.x[i], ptasks.y[i], ptasks.value[i])
-                      if i in pinned else None, **kw) for i in range(n)]
+    refs = [
+        reference(
+            seed,
+            i,
+            pinned=(ptasks.x[i], ptasks.y[i], ptasks.value[i]) if i in pinned else None,
+            **kw,
+        )
+        for i in range(n)
+    ]
     for _ in range(data.draw(st.integers(1, 40), label="steps")):
         how = data.draw(st.sampled_from(["subset", "subset", "subset", "all", "permuted"]))
         if how == "subset":
@@ -116,8 +156,10 @@ def test_step_slots_matches_reference(n, seed, k, room, ep_len, trial, mode, thr
         else:
             slots = data.draw(st.permutations(range(n)))
         slots = np.array(slots, dtype=np.int64)
-        acts = np.array(data.draw(st.lists(st.integers(0, 4), min_size=len(slots),
-                                           max_size=len(slots))), dtype=np.int64)
+        acts = np.array(
+            data.draw(st.lists(st.integers(0, 4), min_size=len(slots), max_size=len(slots))),
+            dtype=np.int64,
+        )
         before = snapshot(env)
         if how == "all":
             obs, rew, term, trunc, info = env.step(acts)
@@ -161,7 +203,7 @@ def test_partial_step_leaves_other_slots_untouched(num_threads):
         np.testing.assert_array_equal(getattr(env, key)[others], getattr(twin, key)[others])
     for i in others:
         np.testing.assert_array_equal(env.collected(i), twin.collected(i))
-    for _ in range(5):   # full steps: per-slot counters in env, the lockstep kernel in the twin
+    for _ in range(5):  # full steps: per-slot counters in env, the lockstep kernel in the twin
         a = rng.integers(0, 5, 6)
         one = [x.copy() for x in env.step(a)[:4]]
         two = twin.step(a)[:4]
@@ -184,7 +226,7 @@ def test_lockstep_path_is_used_until_slots_are_stepped_apart():
     env.step(np.array([0, 0, 0]))
     np.testing.assert_array_equal(env.elapsed, [2, 0, 2])
     np.testing.assert_array_equal(env.episode_index, [1, 0, 1])
-    env.restart_episode()   # every slot at step 0, but not all in the same episode
+    env.restart_episode()  # every slot at step 0, but not all in the same episode
     assert env._shared_t is None and not env.elapsed.any()
     state = env.get_state()
     env.reset()
@@ -194,7 +236,7 @@ def test_lockstep_path_is_used_until_slots_are_stepped_apart():
     env.step_slots(np.array([0]), [1])
     env.step(np.array([0, 0, 0]))
     np.testing.assert_array_equal(env.elapsed, [1, 2, 1])
-    env.step(np.array([0, 0, 0]))   # only slot 1 ends its episode
+    env.step(np.array([0, 0, 0]))  # only slot 1 ends its episode
     np.testing.assert_array_equal(env.truncated, [False, True, False])
     np.testing.assert_array_equal(env.elapsed, [2, 0, 2])
     np.testing.assert_array_equal(env.episode_index, [1, 1, 1])
@@ -205,13 +247,14 @@ def test_pickle_and_set_state_resume_partial_stepping_exactly():
     rng = np.random.default_rng(4)
     env.step(rng.integers(0, 5, 5))
     env.step_slots(rng.integers(0, 5, 2), [3, 0])
-    other = fastmeta.make("DarkTreasureRoom", num_envs=5, seed=9, episode_length=3,
-                          episodes_per_trial=2)
+    other = fastmeta.make(
+        "DarkTreasureRoom", num_envs=5, seed=9, episode_length=3, episodes_per_trial=2
+    )
     other.set_state(env.get_state())
     clones = [pickle.loads(pickle.dumps(env)), other]
     for step in range(20):
         a = rng.integers(0, 5, 5)
-        slots = rng.permutation(5)[:rng.integers(1, 6)]
+        slots = rng.permutation(5)[: rng.integers(1, 6)]
         for e in [env, *clones]:
             if step % 4 == 0:
                 e.step(a)
@@ -223,8 +266,13 @@ def test_pickle_and_set_state_resume_partial_stepping_exactly():
 
 
 @settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 2**63), k=st.integers(1, 12), room=st.integers(1, 4),
-       ep_len=st.integers(1, 6), data=st.data())
+@given(
+    seed=st.integers(0, 2**63),
+    k=st.integers(1, 12),
+    room=st.integers(1, 4),
+    ep_len=st.integers(1, 6),
+    data=st.data(),
+)
 def test_collected_matches_reference(seed, k, room, ep_len, data):
     """`collected(slot)` is the reference's per-treasure `collected` flags on random action
     sequences; small rooms put several treasures on one cell and on the start cell."""
@@ -250,16 +298,22 @@ def test_collected_matches_reference(seed, k, room, ep_len, data):
 
 
 def test_collected_scripted_and_bad_slots():
-    env, _ = scripted_env()   # treasures: start, start, east, north, far corner
+    env, _ = scripted_env()  # treasures: start, start, east, north, far corner
     assert not env.collected(0).any()  # the reset does not collect the start cell
     env.step(np.array([0]))
     assert env.collected(0).tolist() == [True, True, False, False, False]  # one cell, together
     env.step(np.array([2]))
     assert env.collected(0).tolist() == [True, True, True, False, False]
-    run(env, [0] * 7)   # the episode ends: the next one has collected nothing
+    run(env, [0] * 7)  # the episode ends: the next one has collected nothing
     assert not env.collected(0).any()
-    for bad, err in ((1, ValueError), (-1, ValueError), (0.5, TypeError), (True, TypeError),
-                     ([0], ValueError), (None, ValueError)):
+    for bad, err in (
+        (1, ValueError),
+        (-1, ValueError),
+        (0.5, TypeError),
+        (True, TypeError),
+        ([0], ValueError),
+        (None, ValueError),
+    ):
         with pytest.raises(err, match="slot"):
             env.collected(bad)
     with pytest.raises(RuntimeError, match="reset"):
@@ -269,10 +323,14 @@ def test_collected_scripted_and_bad_slots():
 # -- scripted trajectories ------------------------------------------------------------------------
 def scripted_env(mode="step", trial=10):
     # two treasures on the start cell, one east, one north, one in the far corner
-    task = TreasureTask(x=np.array([4, 4, 5, 4, 8]), y=np.array([4, 4, 4, 5, 8]),
-                        value=np.array([1.0, 0.25, -0.5, 1.5, -3.0], dtype=np.float32))
-    env = fastmeta.make("DarkTreasureRoom", num_envs=1, k=5, reward_mode=mode,
-                        episodes_per_trial=trial)
+    task = TreasureTask(
+        x=np.array([4, 4, 5, 4, 8]),
+        y=np.array([4, 4, 4, 5, 8]),
+        value=np.array([1.0, 0.25, -0.5, 1.5, -3.0], dtype=np.float32),
+    )
+    env = fastmeta.make(
+        "DarkTreasureRoom", num_envs=1, k=5, reward_mode=mode, episodes_per_trial=trial
+    )
     env.reset(tasks=task)
     return env, task
 
@@ -289,9 +347,17 @@ def test_scripted_episode_exact_rewards():
     env, _ = scripted_env()
     assert tuple(env.obs[0]) == (4, 4)  # start treasures are not collected by the reset
     got = run(env, [2, 4, 0, 1, 3, 2, 2, 2, 2])
-    assert got == [((5, 4), -0.5, False), ((4, 4), 1.25, False), ((4, 4), 0.0, False),
-                   ((4, 5), 1.5, False), ((4, 4), 0.0, False), ((5, 4), 0.0, False),
-                   ((6, 4), 0.0, False), ((7, 4), 0.0, False), ((4, 4), 0.0, True)]
+    assert got == [
+        ((5, 4), -0.5, False),
+        ((4, 4), 1.25, False),
+        ((4, 4), 0.0, False),
+        ((4, 5), 1.5, False),
+        ((4, 4), 0.0, False),
+        ((5, 4), 0.0, False),
+        ((6, 4), 0.0, False),
+        ((7, 4), 0.0, False),
+        ((4, 4), 0.0, True),
+    ]
     assert tuple(env.final_obs[0]) == (8, 4)
     # the next episode restarts from the same state: everything pays again
     got = run(env, [0, 2])
@@ -337,8 +403,17 @@ def test_two_threads_are_bit_identical_to_one(mode):
     tasks (sampled and pinned) and the RNG streams match the single-thread env exactly, across
     episode and trial ends."""
     n = 257
-    envs = [fastmeta.make("DarkTreasureRoom", num_envs=n, seed=5, num_threads=t,
-                          episodes_per_trial=3, reward_mode=mode) for t in (1, 2)]
+    envs = [
+        fastmeta.make(
+            "DarkTreasureRoom",
+            num_envs=n,
+            seed=5,
+            num_threads=t,
+            episodes_per_trial=3,
+            reward_mode=mode,
+        )
+        for t in (1, 2)
+    ]
     assert [e.num_threads for e in envs] == [1, 2]
     pinned = envs[0].sample_tasks(3, seed=11)
     for e in envs:
@@ -349,7 +424,7 @@ def test_two_threads_are_bit_identical_to_one(mode):
     for step in range(300):
         acts = rng.integers(0, 5, n)
         if 120 <= step < 200:
-            slots = rng.permutation(n)[:rng.integers(1, n)]
+            slots = rng.permutation(n)[: rng.integers(1, n)]
             outs = [e.step_slots(acts[slots], slots) for e in envs]
         else:
             outs = [e.step(acts) for e in envs]
@@ -404,14 +479,22 @@ def test_values_stay_below_maxval_after_float32_rounding():
 
 
 # -- bad input -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("kw, err, match", [
-    (dict(minval=2.0), ValueError, "minval must be < maxval"),
-    (dict(minval=0.0, maxval=-1.0), ValueError, "minval must be < maxval"),
-    (dict(k=0), ValueError, "k must be >= 1"), (dict(k=2.5), TypeError, "k must be an int"),
-    (dict(roomsize=12), ValueError, "roomsize"), (dict(episode_length=0), ValueError, "episode_length"),
-    (dict(reward_mode="sparse"), ValueError, "reward_mode"), (dict(maxval=math.inf), ValueError, "maxval"),
-    (dict(num_threads=0), ValueError, "num_threads"), (dict(num_threads=1.5), TypeError, "num_threads"),
-    (dict(num_threads="2"), TypeError, "num_threads")])
+@pytest.mark.parametrize(
+    "kw, err, match",
+    [
+        (dict(minval=2.0), ValueError, "minval must be < maxval"),
+        (dict(minval=0.0, maxval=-1.0), ValueError, "minval must be < maxval"),
+        (dict(k=0), ValueError, "k must be >= 1"),
+        (dict(k=2.5), TypeError, "k must be an int"),
+        (dict(roomsize=12), ValueError, "roomsize"),
+        (dict(episode_length=0), ValueError, "episode_length"),
+        (dict(reward_mode="sparse"), ValueError, "reward_mode"),
+        (dict(maxval=math.inf), ValueError, "maxval"),
+        (dict(num_threads=0), ValueError, "num_threads"),
+        (dict(num_threads=1.5), TypeError, "num_threads"),
+        (dict(num_threads="2"), TypeError, "num_threads"),
+    ],
+)
 def test_bad_parameters(kw, err, match):
     with pytest.raises(err, match=match):
         fastmeta.make("DarkTreasureRoom", num_envs=2, **kw)
@@ -419,19 +502,36 @@ def test_bad_parameters(kw, err, match):
 
 def state(env):
     t = env.tasks
-    return [env.obs.copy(), env.rew.copy(), env.truncated.copy(), env.trial_done.copy(),
-            env.episode_return.copy(), env._avail.copy(), env.rng_states.copy(),
-            t.x, t.y, t.value, env.episode_index.copy(), env.elapsed.copy()]
+    return [
+        env.obs.copy(),
+        env.rew.copy(),
+        env.truncated.copy(),
+        env.trial_done.copy(),
+        env.episode_return.copy(),
+        env._avail.copy(),
+        env.rng_states.copy(),
+        t.x,
+        t.y,
+        t.value,
+        env.episode_index.copy(),
+        env.elapsed.copy(),
+    ]
 
 
-@pytest.mark.parametrize("actions, err", [
-    (np.array([0, 5, 1]), ValueError), (np.array([-1, 0, 1]), ValueError),
-    (np.array([0, 1]), ValueError), (np.array([0.0, 1.0, 2.0]), TypeError)])
+@pytest.mark.parametrize(
+    "actions, err",
+    [
+        (np.array([0, 5, 1]), ValueError),
+        (np.array([-1, 0, 1]), ValueError),
+        (np.array([0, 1]), ValueError),
+        (np.array([0.0, 1.0, 2.0]), TypeError),
+    ],
+)
 @pytest.mark.parametrize("num_threads", [1, 2])
 def test_bad_actions_raise_and_leave_state(actions, err, num_threads):
     env = make_env(num_envs=3, seed=1, num_threads=num_threads)
     env.step(np.array([1, 2, 3]))
-    for partial in (False, True):   # lockstep, then per-slot counters
+    for partial in (False, True):  # lockstep, then per-slot counters
         if partial:
             env.step_slots(np.array([1]), [2])
         before = state(env)
@@ -446,11 +546,15 @@ def test_bad_actions_raise_and_leave_state(actions, err, num_threads):
 def test_bad_tasks():
     env = make_env(num_envs=2, k=2)
     before = state(env)
-    bad_x = TreasureTask(x=np.array([[0, 9], [0, 0]]), y=np.zeros((2, 2), int), value=np.zeros((2, 2)))
+    bad_x = TreasureTask(
+        x=np.array([[0, 9], [0, 0]]), y=np.zeros((2, 2), int), value=np.zeros((2, 2))
+    )
     with pytest.raises(ValueError, match="tasks.x"):
         env.reset(tasks=bad_x)
     with pytest.raises(TypeError, match="tasks.y"):
-        env.reset(tasks=TreasureTask(x=np.zeros((2, 2), int), y=np.zeros((2, 2)), value=np.zeros((2, 2))))
+        env.reset(
+            tasks=TreasureTask(x=np.zeros((2, 2), int), y=np.zeros((2, 2)), value=np.zeros((2, 2)))
+        )
     with pytest.raises(ValueError, match="tasks.value"):
         env.pin_tasks(TreasureTask(x=np.zeros(2, int), y=np.zeros(2, int), value=np.zeros(3)))
     for a, b in zip(before, state(env)):
@@ -466,6 +570,7 @@ def test_task_save_load(tmp_path):
     np.testing.assert_array_equal(other.tasks.value, env.tasks.value)
     with pytest.raises(ValueError, match="TreasureTask"):
         from fastmeta.envs.fixed_arm_bandit import BanditTask
+
         BanditTask.load(tmp_path / "rooms.npz")
 
 
@@ -475,19 +580,20 @@ def test_render_draws_agent_and_treasures():
     img = env.render()
     assert img.shape == (1, 72, 72, 3) and img.dtype == np.uint8
     cell = lambda x, y: env.render()[0, (8 - y) * 8 + 4, x * 8 + 4].astype(int)  # noqa: E731
-    assert np.all(cell(4, 4) == 255)                              # agent
-    assert cell(4, 5)[1] > 100 and cell(4, 5)[0] < 50             # +1.5: green
-    assert cell(8, 8)[0] > cell(4, 5)[1] and cell(8, 8)[1] < 50   # -3: red, and brighter
-    assert np.all(cell(2, 2) < 50)                                # empty
+    assert np.all(cell(4, 4) == 255)  # agent
+    assert cell(4, 5)[1] > 100 and cell(4, 5)[0] < 50  # +1.5: green
+    assert cell(8, 8)[0] > cell(4, 5)[1] and cell(8, 8)[1] < 50  # -3: red, and brighter
+    assert np.all(cell(2, 2) < 50)  # empty
     before = cell(4, 5)
     env.step(np.array([1])), env.step(np.array([3]))
-    assert cell(4, 5)[1] < before[1]                              # collected: dimmed
+    assert cell(4, 5)[1] < before[1]  # collected: dimmed
 
 
 def test_gymnasium_views():
     # one Gymnasium episode is one trial: 10 room episodes of 9 steps on one layout
-    venv = gymnasium.make_vec("fastmeta/DarkTreasureRoom-v0", num_envs=4, minval=0.0,
-                              autoreset_mode="same_step")
+    venv = gymnasium.make_vec(
+        "fastmeta/DarkTreasureRoom-v0", num_envs=4, minval=0.0, autoreset_mode="same_step"
+    )
     assert isinstance(venv, gymnasium.vector.VectorEnv)
     obs, _ = venv.reset(seed=0)
     assert obs["observation"].shape == (4, 2) and venv.observation_space.contains(obs)
@@ -532,12 +638,18 @@ def test_restart_episode_mid_episode():
 
 
 def test_vector_view_final_obs_is_the_last_position():
-    venv = gymnasium.make_vec("fastmeta/DarkTreasureRoom-v0", num_envs=3, episode_length=2,
-                              episodes_per_trial=1, autoreset_mode="same_step")
+    venv = gymnasium.make_vec(
+        "fastmeta/DarkTreasureRoom-v0",
+        num_envs=3,
+        episode_length=2,
+        episodes_per_trial=1,
+        autoreset_mode="same_step",
+    )
     venv.reset(seed=0)
     venv.step(np.array([2, 1, 0]))
     obs, rew, term, trunc, info = venv.step(np.array([2, 1, 4]))
     assert trunc.all() and info["_final_obs"].all()
-    np.testing.assert_array_equal([f["observation"] for f in info["final_obs"]],
-                                  [[6, 4], [4, 6], [3, 4]])
+    np.testing.assert_array_equal(
+        [f["observation"] for f in info["final_obs"]], [[6, 4], [4, 6], [3, 4]]
+    )
     np.testing.assert_array_equal(obs["observation"], [[4, 4]] * 3)

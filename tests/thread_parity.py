@@ -1,4 +1,5 @@
 """Shared check for envs that take `num_threads`: two threads must match one thread bit for bit."""
+
 import numpy as np
 
 import fastmeta

@@ -5,6 +5,7 @@ The env's state is what its `get_state()` returns (docs/env_contract.md), stored
 no fastmeta class and loads without importing one. A checkpoint is written to a temporary file and
 renamed over the old one, so a run killed while saving still leaves the previous checkpoint intact.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -28,9 +29,11 @@ def load_env_state(env, state: dict) -> None:
     """Install a state saved by `env_state` into `env` (same class and num_envs), exactly."""
     fields = {f.name for f in dataclasses.fields(EnvState)}
     if not isinstance(state, dict) or set(state) != fields:
-        raise ValueError(f"the checkpoint's env state is not an EnvState dict with keys "
-                         f"{sorted(fields)} (a checkpoint written before env.get_state() "
-                         f"existed cannot resume)")
+        raise ValueError(
+            f"the checkpoint's env state is not an EnvState dict with keys "
+            f"{sorted(fields)} (a checkpoint written before env.get_state() "
+            f"existed cannot resume)"
+        )
     env.set_state(EnvState(**state))
 
 

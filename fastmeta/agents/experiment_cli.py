@@ -1,6 +1,7 @@
 """Command-line pieces every `fastmeta train <learner>` shares: the seed, output, resume and
 progress options, and the rule that an existing experiment directory is only reused on request.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,9 @@ def experiment_dir(args: argparse.Namespace, name: str) -> Path | None:
     --force was given: a new run must not silently append to another run's logs."""
     exp_dir = Path(args.out) / name
     if exp_dir.exists() and not (args.resume or args.force):
-        print(f"error: {exp_dir} exists; pass --resume to continue it or --force to reuse it",
-              file=sys.stderr)
+        print(
+            f"error: {exp_dir} exists; pass --resume to continue it or --force to reuse it",
+            file=sys.stderr,
+        )
         return None
     return exp_dir

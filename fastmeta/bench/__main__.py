@@ -13,6 +13,7 @@ plugin autoloading off (pytest-benchmark loaded by name), PYTEST_ADDOPTS ignored
 pytest.ini, pyproject.toml, conftest.py or installed pytest plugins around the current directory
 or the installed package play no part, and the suite runs the same from a wheel as from a
 checkout."""
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,15 @@ def missing_requirements() -> list[str]:
     return [dist for module, dist in NEEDS.items() if importlib.util.find_spec(module) is None]
 
 
-def run_suite(out, *, quick: bool = False, k: str | None = None, env: dict | None = None,
-              echo: bool = False, **run_kwargs) -> subprocess.CompletedProcess:
+def run_suite(
+    out,
+    *,
+    quick: bool = False,
+    k: str | None = None,
+    env: dict | None = None,
+    echo: bool = False,
+    **run_kwargs,
+) -> subprocess.CompletedProcess:
     """Run the benchmarks under pytest in a subprocess, writing out/results.json and
     out/junit.xml; `env` (default os.environ) is the child's environment before the suite's own
     settings, `run_kwargs` go to subprocess.run. Returns the finished process."""
@@ -56,13 +64,30 @@ def run_suite(out, *, quick: bool = False, k: str | None = None, env: dict | Non
     with tempfile.TemporaryDirectory(prefix="fastmeta-bench-") as tmp:
         ini = Path(tmp) / "pytest.ini"
         ini.write_text("[pytest]\n")
-        cmd = [sys.executable, "-m", "pytest", *map(str, bench_files()),
-               "-c", str(ini), f"--rootdir={PACKAGE_DIR}", f"--confcutdir={PACKAGE_DIR}",
-               "-p", "pytest_benchmark.plugin", "-p", "no:cacheprovider",
-               "-o", "python_files=bench_*.py", "-q", "-rs",
-               "--benchmark-enable", "--benchmark-only", f"--benchmark-json={results}",
-               f"--junitxml={out / 'junit.xml'}",
-               "--benchmark-disable-gc", "--benchmark-columns=median"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pytest",
+            *map(str, bench_files()),
+            "-c",
+            str(ini),
+            f"--rootdir={PACKAGE_DIR}",
+            f"--confcutdir={PACKAGE_DIR}",
+            "-p",
+            "pytest_benchmark.plugin",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "python_files=bench_*.py",
+            "-q",
+            "-rs",
+            "--benchmark-enable",
+            "--benchmark-only",
+            f"--benchmark-json={results}",
+            f"--junitxml={out / 'junit.xml'}",
+            "--benchmark-disable-gc",
+            "--benchmark-columns=median",
+        ]
         if quick:
             # Benchmarks that let pytest-benchmark calibrate rounds get a short time budget.
             cmd += ["--benchmark-max-time=0.05", "--benchmark-min-rounds=2"]
@@ -76,20 +101,36 @@ def run_suite(out, *, quick: bool = False, k: str | None = None, env: dict | Non
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="fastmeta bench", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="fastmeta bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--quick", action="store_true", help="fewer sizes and rounds (about a minute)")
-    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
-                   help=f"report directory (default: ./{DEFAULT_OUT} in the current directory)")
-    p.add_argument("-k", default=None, metavar="EXPR", help="only benchmarks matching this pytest expression")
-    p.add_argument("--results", type=Path, default=training_curves.RESULTS, metavar="DIR",
-                   help="the learners' evaluation curves for the time-to-target table (default: "
-                        "the source checkout's results/ when run from one; skipped otherwise)")
+    p.add_argument(
+        "--out",
+        default=DEFAULT_OUT,
+        metavar="DIR",
+        help=f"report directory (default: ./{DEFAULT_OUT} in the current directory)",
+    )
+    p.add_argument(
+        "-k", default=None, metavar="EXPR", help="only benchmarks matching this pytest expression"
+    )
+    p.add_argument(
+        "--results",
+        type=Path,
+        default=training_curves.RESULTS,
+        metavar="DIR",
+        help="the learners' evaluation curves for the time-to-target table (default: "
+        "the source checkout's results/ when run from one; skipped otherwise)",
+    )
     args = p.parse_args(argv)
     missing = missing_requirements()
     if missing:
-        print(f"fastmeta bench needs {' and '.join(missing)}: pip install 'fastmeta[bench]'",
-              file=sys.stderr)
+        print(
+            f"fastmeta bench needs {' and '.join(missing)}: pip install 'fastmeta[bench]'",
+            file=sys.stderr,
+        )
         return 2
     out = Path(args.out).resolve()
     rc = run_suite(out, quick=args.quick, k=args.k, echo=True).returncode

@@ -2,6 +2,7 @@
 
 This is the measurement behind the backend choice: numba's dispatcher checks argument types on
 every call, which dominates single-env and small-batch stepping."""
+
 import numpy as np
 from numba import njit
 
@@ -25,8 +26,9 @@ def test_numba_call_overhead(benchmark):
         for _ in range(CALLS):
             _touch(a, o, r)
 
-    benchmark.extra_info.update(impl="numba empty kernel", env="dispatch", num_envs=1, threads=1,
-                                env_steps=CALLS)
+    benchmark.extra_info.update(
+        impl="numba empty kernel", env="dispatch", num_envs=1, threads=1, env_steps=CALLS
+    )
     benchmark.pedantic(run, rounds=sizes(7, 3), warmup_rounds=1)
 
 
@@ -39,6 +41,7 @@ def test_cython_grid_step_overhead(benchmark):
         for _ in range(CALLS):
             kernel.step(a, 1)
 
-    benchmark.extra_info.update(impl="cython grid step", env="dispatch", num_envs=1, threads=1,
-                                env_steps=CALLS)
+    benchmark.extra_info.update(
+        impl="cython grid step", env="dispatch", num_envs=1, threads=1, env_steps=CALLS
+    )
     benchmark.pedantic(run, rounds=sizes(7, 3), warmup_rounds=1)

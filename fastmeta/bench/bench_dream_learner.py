@@ -4,6 +4,7 @@ vectorized acting (one call for N slots) vs N batch-1 act calls; one learner upd
 
 `fastmeta bench -k dream` or `pytest fastmeta/bench/bench_dream_learner.py --benchmark-enable
 -o python_files=bench_*.py`."""
+
 import random
 
 import numpy as np
@@ -63,14 +64,22 @@ def test_lstm_cell_loop_baseline(benchmark, hidden):
 # -- replay: sample 32 episodes and build padded tensors -----------------------------------
 def _episodes(n=4000, seed=0):
     rng = np.random.default_rng(seed)
-    return [(rng.integers(0, 9, size=(L + 1, 3)), rng.integers(0, 9, size=L), rng.normal(size=L))
-            for L in rng.integers(1, 21, size=n)]
+    return [
+        (rng.integers(0, 9, size=(L + 1, 3)), rng.integers(0, 9, size=L), rng.normal(size=L))
+        for L in rng.integers(1, 21, size=n)
+    ]
 
 
 def test_replay_tensor_sample(benchmark):
     eps = _episodes()
-    rp = SequenceReplay(4000, 20, 1, {"obs": ((3,), torch.uint8), "actions": ((), torch.uint8),
-                                      "rewards": ((), torch.float32)}, {}, "cpu")
+    rp = SequenceReplay(
+        4000,
+        20,
+        1,
+        {"obs": ((3,), torch.uint8), "actions": ((), torch.uint8), "rewards": ((), torch.float32)},
+        {},
+        "cpu",
+    )
     for obs, act, rew in eps:
         L = len(act)
         s = torch.tensor([0])
@@ -86,7 +95,9 @@ def test_replay_tensor_sample(benchmark):
 def test_replay_python_list_baseline(benchmark):
     """The original's form: a list of episodes of per-step tuples, padded with the last step."""
     eps = _episodes()
-    buffer = [[(obs[t], act[t], rew[t], obs[t + 1]) for t in range(len(act))] for obs, act, rew in eps]
+    buffer = [
+        [(obs[t], act[t], rew[t], obs[t + 1]) for t in range(len(act))] for obs, act, rew in eps
+    ]
     rnd = random.Random(0)
 
     def sample():
@@ -115,10 +126,21 @@ def _learner(n):
 
 def _vector_step(env, lr):
     ep = env.episode_index.copy()
-    a = lr.act(lr.slots, _t(env.obs, "cpu"), _t(ep, "cpu"), _t(env.instructions, "cpu"), _t(env.task_ids, "cpu"))
+    a = lr.act(
+        lr.slots,
+        _t(env.obs, "cpu"),
+        _t(ep, "cpu"),
+        _t(env.instructions, "cpu"),
+        _t(env.task_ids, "cpu"),
+    )
     _, rew, term, trunc, _ = env.step(a.numpy())
-    lr.observe(lr.slots, _t(ep, "cpu"), _t(rew, "cpu", torch.float64), _t(term | trunc, "cpu"),
-               _t(env.final_obs, "cpu"))
+    lr.observe(
+        lr.slots,
+        _t(ep, "cpu"),
+        _t(rew, "cpu", torch.float64),
+        _t(term | trunc, "cpu"),
+        _t(env.final_obs, "cpu"),
+    )
 
 
 def test_act_vectorized_32(benchmark):

@@ -5,6 +5,7 @@ step (recorded with the step benchmark they belong to).
 
 Each timed round is a run of `calls` batched steps, so `median / calls` is the cost of one call:
 report.py fits it against num_envs (fixed per-call overhead + per-env cost)."""
+
 import inspect
 
 import numpy as np
@@ -48,8 +49,15 @@ def _time_steps(benchmark, env, step_fn, name, mode, threads, max_calls=4096):
         for _ in range(calls):
             step_fn()
 
-    benchmark.extra_info.update(env=name, impl="fastmeta", mode=mode, num_envs=env.num_envs,
-                                threads=threads, calls=calls, env_steps=calls * env.num_envs)
+    benchmark.extra_info.update(
+        env=name,
+        impl="fastmeta",
+        mode=mode,
+        num_envs=env.num_envs,
+        threads=threads,
+        calls=calls,
+        env_steps=calls * env.num_envs,
+    )
     benchmark.pedantic(run, rounds=ROUNDS, warmup_rounds=0)
 
 
@@ -71,6 +79,7 @@ def test_steps_random(benchmark, name, num_envs):
 def test_steps_policy(benchmark, name, num_envs):
     torch = pytest.importorskip("torch", reason=NO_TORCH)
     from fastmeta.bench.policy_mlp import MLPPolicy
+
     torch.set_num_threads(1)  # one core for the network, as for the env
     env = _make(name, num_envs)
     policy = MLPPolicy(env)
@@ -79,11 +88,16 @@ def test_steps_policy(benchmark, name, num_envs):
 
 
 def _threaded(name):
-    return "num_threads" in inspect.signature(fastmeta.registry.resolve(name).load().__init__).parameters
+    return (
+        "num_threads"
+        in inspect.signature(fastmeta.registry.resolve(name).load().__init__).parameters
+    )
 
 
-@pytest.mark.parametrize("name, num_envs", [(n, s) for n in ENVS if _threaded(n)
-                                            for s in sizes([1024, 4096, 16384, 65536], [65536])])
+@pytest.mark.parametrize(
+    "name, num_envs",
+    [(n, s) for n in ENVS if _threaded(n) for s in sizes([1024, 4096, 16384, 65536], [65536])],
+)
 def test_steps_threads(benchmark, name, num_envs):
     """Two threads (the 1-thread numbers are test_steps_random's)."""
     env = _make(name, num_envs, num_threads=2)
@@ -108,8 +122,15 @@ def test_meta_reset(benchmark, name):
         for _ in range(calls):
             env.reset()
 
-    benchmark.extra_info.update(env=name, impl="fastmeta meta-reset", mode="reset", num_envs=n,
-                                threads=1, calls=calls, env_steps=calls * n)
+    benchmark.extra_info.update(
+        env=name,
+        impl="fastmeta meta-reset",
+        mode="reset",
+        num_envs=n,
+        threads=1,
+        calls=calls,
+        env_steps=calls * n,
+    )
     benchmark.pedantic(run, rounds=ROUNDS, warmup_rounds=0)
     env.close()
 
@@ -123,9 +144,17 @@ def test_footprint(benchmark, name):
     written, arrays = bytes_written_per_step(name, num_envs=16 if small else 256)
     env = _make(name, 64 if name == SIGN else 1024)
     acts = _random_actions(env, 1)[0]
-    benchmark.extra_info.update(env=name, impl="fastmeta footprint", mode="footprint",
-                                num_envs=env.num_envs, threads=1, env_steps=env.num_envs,
-                                bytes_per_slot=per_slot, fixed_bytes=fixed,
-                                bytes_written_per_step=written, written_arrays=arrays)
+    benchmark.extra_info.update(
+        env=name,
+        impl="fastmeta footprint",
+        mode="footprint",
+        num_envs=env.num_envs,
+        threads=1,
+        env_steps=env.num_envs,
+        bytes_per_slot=per_slot,
+        fixed_bytes=fixed,
+        bytes_written_per_step=written,
+        written_arrays=arrays,
+    )
     benchmark.pedantic(env.step, args=(acts,), rounds=ROUNDS, warmup_rounds=1)
     env.close()

@@ -2,6 +2,7 @@
 kernels with observations written, meta-reset (new task) throughput, and same-run baselines:
 the plain-Python references and, when the `peers` extra is installed, gymnax's
 BernoulliBandit-misc and MetaMaze-misc (jit + vmap + scan over 100 steps, compile excluded)."""
+
 import numpy as np
 import pytest
 
@@ -17,7 +18,9 @@ STEPS = 64  # steps per round, actions pre-generated; crosses episode and trial 
 
 def _actions(env, steps, seed=0, dtype=np.int64):
     n = env.num_envs
-    return np.random.default_rng(seed).integers(0, env.single_action_space.n, (steps, n), dtype=dtype)
+    return np.random.default_rng(seed).integers(
+        0, env.single_action_space.n, (steps, n), dtype=dtype
+    )
 
 
 @pytest.mark.parametrize("dtype", ["int64", "int32"])
@@ -50,8 +53,9 @@ def _bench_batched(benchmark, name, num_envs, dtype, threads):
             env.step(row)
 
     impl = "fastmeta" if dtype == np.int64 else f"fastmeta ({dtype} actions)"
-    benchmark.extra_info.update(env=name, impl=impl, num_envs=num_envs, threads=threads,
-                                env_steps=steps * num_envs)
+    benchmark.extra_info.update(
+        env=name, impl=impl, num_envs=num_envs, threads=threads, env_steps=steps * num_envs
+    )
     benchmark.pedantic(run, rounds=sizes(7, 3), warmup_rounds=1)
 
 
@@ -65,8 +69,9 @@ def test_fe_meta_reset(benchmark, name):
         for _ in range(8):
             env.reset()
 
-    benchmark.extra_info.update(env=name, impl="fastmeta meta-reset", num_envs=n, threads=1,
-                                env_steps=8 * n)
+    benchmark.extra_info.update(
+        env=name, impl="fastmeta meta-reset", num_envs=n, threads=1, env_steps=8 * n
+    )
     benchmark.pedantic(run, rounds=sizes(7, 3), warmup_rounds=1)
 
 
@@ -96,8 +101,9 @@ def test_fe_reference(benchmark, name):
 
 
 @pytest.mark.parametrize("num_envs", [128, 4096])
-@pytest.mark.parametrize("gymnax_id, name", [("BernoulliBandit-misc", "FixedArmBandit"),
-                                             ("MetaMaze-misc", "RayMaze")])
+@pytest.mark.parametrize(
+    "gymnax_id, name", [("BernoulliBandit-misc", "FixedArmBandit"), ("MetaMaze-misc", "RayMaze")]
+)
 def test_fe_gymnax(benchmark, gymnax_id, name, num_envs):
     """gymnax peers (peers extra): jit(vmap) step inside lax.scan over 100 steps, compile excluded."""
     jax = pytest.importorskip("jax")
@@ -116,8 +122,10 @@ def test_fe_gymnax(benchmark, gymnax_id, name, num_envs):
             acts = jax.random.randint(ka, (num_envs,), 0, n_act)
             # gymnax < 1.0 returns 5 values, 1.0 adds `truncated`: the first three are the same
             obs, st, rew = jax.vmap(env.step, in_axes=(0, 0, 0, None))(
-                jax.random.split(ks, num_envs), st, acts, params)[:3]
+                jax.random.split(ks, num_envs), st, acts, params
+            )[:3]
             return st, rew.sum()
+
         return jax.lax.scan(body, state, jax.random.split(key, steps))
 
     jax.block_until_ready(rollout(state, jax.random.PRNGKey(1)))
@@ -125,6 +133,11 @@ def test_fe_gymnax(benchmark, gymnax_id, name, num_envs):
     def run():
         jax.block_until_ready(rollout(state, jax.random.PRNGKey(2)))
 
-    benchmark.extra_info.update(env=name, impl=f"gymnax {gymnax_id}", num_envs=num_envs, threads=1,
-                                env_steps=steps * num_envs)
+    benchmark.extra_info.update(
+        env=name,
+        impl=f"gymnax {gymnax_id}",
+        num_envs=num_envs,
+        threads=1,
+        env_steps=steps * num_envs,
+    )
     benchmark.pedantic(run, rounds=sizes(5, 3), warmup_rounds=1)

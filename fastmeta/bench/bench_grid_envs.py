@@ -1,5 +1,6 @@
 """Env-steps/s of the DREAM grid envs: batched kernel across num_envs and threads, the DREAM
 drop-in single-env path, and the plain-Python reference as the same-run baseline."""
+
 import numpy as np
 import pytest
 
@@ -30,8 +31,9 @@ def test_grid_batched(benchmark, kind, num_envs, threads):
         for row in acts:
             env.step(row)
 
-    benchmark.extra_info.update(env=kind, impl="fastmeta", num_envs=num_envs, threads=threads,
-                                env_steps=steps * num_envs)
+    benchmark.extra_info.update(
+        env=kind, impl="fastmeta", num_envs=num_envs, threads=threads, env_steps=steps * num_envs
+    )
     benchmark.pedantic(run, rounds=sizes(7, 3), warmup_rounds=1)
 
 
@@ -63,6 +65,7 @@ def test_dream_dropin_single_env(benchmark, impl):
         w = RefInstructionWrapper(RefGridEnv("distraction", 100), seed=1)
     else:
         from fastmeta.compat.dream import DistractionGridEnv
+
         env = DistractionGridEnv(np.array([100]), wrapper=lambda o: o)
         w = DistractionGridEnv.instruction_wrapper()(env, [], seed=1)
     w.reset()
@@ -73,6 +76,7 @@ def test_dream_dropin_single_env(benchmark, impl):
             if step(a)[2]:
                 reset()
 
-    benchmark.extra_info.update(env="distraction", impl=impl, num_envs=1, threads=1,
-                                env_steps=len(acts))
+    benchmark.extra_info.update(
+        env="distraction", impl=impl, num_envs=1, threads=1, env_steps=len(acts)
+    )
     benchmark.pedantic(run, rounds=sizes(7, 3), warmup_rounds=1)

@@ -7,6 +7,7 @@
   batch of trials with the KV cache, one loss/backward/AdamW step.
 
 Both with their `fast` presets (the configs that train in minutes here)."""
+
 import pytest
 
 from fastmeta.bench.conftest import NO_TORCH, QUICK, ROUNDS, sizes
@@ -18,6 +19,7 @@ torch = pytest.importorskip("torch", reason=NO_TORCH)
 def test_dream_training(benchmark, env_name, tmp_path):
     from fastmeta.agents.dream import config as C
     from fastmeta.agents.dream.train import Trainer
+
     torch.set_num_threads(1)
     trainer = Trainer(C.resolve("fast", environment=env_name), tmp_path, progress=False)
     trainer.env.reset(seed=0)
@@ -31,20 +33,36 @@ def test_dream_training(benchmark, env_name, tmp_path):
 
     n = trainer.env.num_envs
     benchmark.pedantic(run, rounds=ROUNDS, warmup_rounds=0)
-    benchmark.extra_info.update(env=env_name, impl="DREAM fast preset", mode="training",
-                                learner="dream", num_envs=n, threads=1, calls=steps,
-                                env_steps=steps * n, updates=sum(updates) / len(updates))
+    benchmark.extra_info.update(
+        env=env_name,
+        impl="DREAM fast preset",
+        mode="training",
+        learner="dream",
+        num_envs=n,
+        threads=1,
+        calls=steps,
+        env_steps=steps * n,
+        updates=sum(updates) / len(updates),
+    )
 
 
 @pytest.mark.parametrize("env_name", sizes(["bandit", "treasure", "maze"], ["maze"]))
 def test_first_explore_training(benchmark, env_name):
     from fastmeta.agents.first_explore.train import Learner, resolve_args
+
     torch.set_num_threads(1)
     learner = Learner(resolve_args(env_name, "fast"))
     learner.update()  # first-call costs (numba, allocator) stay out of the timing
     benchmark.pedantic(learner.update, rounds=1 if QUICK else 2, warmup_rounds=0)
     env = {"bandit": "FixedArmBandit", "treasure": "DarkTreasureRoom", "maze": "RayMaze"}[env_name]
-    benchmark.extra_info.update(env=env, impl="First-Explore fast preset", mode="training",
-                                learner="first_explore", num_envs=learner.args.batch_size,
-                                threads=1, calls=1, env_steps=learner.env_steps_per_update,
-                                updates=1)
+    benchmark.extra_info.update(
+        env=env,
+        impl="First-Explore fast preset",
+        mode="training",
+        learner="first_explore",
+        num_envs=learner.args.batch_size,
+        threads=1,
+        calls=1,
+        env_steps=learner.env_steps_per_update,
+        updates=1,
+    )

@@ -2,6 +2,7 @@
 three sizes, one inside each cache level and one well past the last-level cache (DRAM). The
 report turns it into the physical limit of each env: a step that must read and rewrite W bytes
 per env cannot run faster than copy rate / W env-steps/s."""
+
 import numpy as np
 import pytest
 
@@ -22,6 +23,12 @@ def test_stream_copy(benchmark, level, nbytes):
         for _ in range(reps):
             np.copyto(dst, src)
 
-    benchmark.extra_info.update(env="memory", impl=f"numpy copy ({level})", mode="bandwidth",
-                                level=level, array_bytes=nbytes, bytes_copied=reps * nbytes)
+    benchmark.extra_info.update(
+        env="memory",
+        impl=f"numpy copy ({level})",
+        mode="bandwidth",
+        level=level,
+        array_bytes=nbytes,
+        bytes_copied=reps * nbytes,
+    )
     benchmark.pedantic(run, rounds=ROUNDS + 2, warmup_rounds=1)

@@ -3,6 +3,7 @@ plain-Python reference) and with 80x60 frames (batched EGL renderer, with and wi
 against the `miniworld` package stepping DREAM's sign world with its own renderer, measured in
 the same run). Uniform random actions, so about a quarter of the slots end each step and their
 final frames are rendered too."""
+
 import numpy as np
 import pytest
 
@@ -30,8 +31,13 @@ def test_sign_physics(benchmark, num_envs):
         for row in acts:
             env.step(row)
 
-    benchmark.extra_info.update(env="sign physics", impl="fastmeta", num_envs=num_envs,
-                                threads=1, env_steps=steps * num_envs)
+    benchmark.extra_info.update(
+        env="sign physics",
+        impl="fastmeta",
+        num_envs=num_envs,
+        threads=1,
+        env_steps=steps * num_envs,
+    )
     benchmark.pedantic(run, rounds=sizes(5, 3), warmup_rounds=1)
 
 
@@ -49,17 +55,20 @@ def test_sign_physics_reference(benchmark):
                 if term or trunc:
                     agents[k] = SignReference(4.5, 5.0, ag.theta, ag.task, ag.instruction)
 
-    benchmark.extra_info.update(env="sign physics", impl="reference", num_envs=n, threads=1,
-                                env_steps=50 * n)
+    benchmark.extra_info.update(
+        env="sign physics", impl="reference", num_envs=n, threads=1, env_steps=50 * n
+    )
     benchmark.pedantic(run, rounds=sizes(5, 3), warmup_rounds=1)
 
 
-@pytest.mark.parametrize("samples, storage", [(8, "u8"), (8, "f32"), (1, "u8")],
-                         ids=["msaa-u8", "msaa-f32", "no-msaa"])
+@pytest.mark.parametrize(
+    "samples, storage", [(8, "u8"), (8, "f32"), (1, "u8")], ids=["msaa-u8", "msaa-f32", "no-msaa"]
+)
 @pytest.mark.parametrize("num_envs", sizes([1, 16, 64, 256], [1, 64, 256]))
 def test_sign_frames(benchmark, num_envs, samples, storage):
-    env = fastmeta.make("miniworld_sign", num_envs=num_envs, seed=0, samples=samples,
-                        msaa_storage=storage)
+    env = fastmeta.make(
+        "miniworld_sign", num_envs=num_envs, seed=0, samples=samples, msaa_storage=storage
+    )
     env.reset()
     steps = FRAME_STEPS[num_envs]
     acts = _actions(steps, num_envs)
@@ -70,8 +79,14 @@ def test_sign_frames(benchmark, num_envs, samples, storage):
             env.step(row)
 
     label = f"fastmeta msaa x{env.samples} {storage}" if env.samples > 1 else "fastmeta no msaa"
-    benchmark.extra_info.update(env="sign frames", impl=label, num_envs=num_envs, threads=1,
-                                env_steps=steps * num_envs, samples=env.samples)
+    benchmark.extra_info.update(
+        env="sign frames",
+        impl=label,
+        num_envs=num_envs,
+        threads=1,
+        env_steps=steps * num_envs,
+        samples=env.samples,
+    )
     benchmark.pedantic(run, rounds=sizes(5, 3), warmup_rounds=1)
     env.close()
 
@@ -79,6 +94,7 @@ def test_sign_frames(benchmark, num_envs, samples, storage):
 def test_sign_frames_dream_dropin(benchmark):
     """One env through the DREAM drop-in interface (numpy observations), as old code runs it."""
     from fastmeta.compat.dream.sign import MiniWorldSign
+
     env = MiniWorldSign.create_env(0, wrapper=lambda o: o)
     w = MiniWorldSign.instruction_wrapper()(env, [], seed=1)
     w.reset()
@@ -89,8 +105,9 @@ def test_sign_frames_dream_dropin(benchmark):
             if w.step(a)[2]:
                 w.reset()
 
-    benchmark.extra_info.update(env="sign frames", impl="fastmeta.compat.dream", num_envs=1,
-                                threads=1, env_steps=len(acts))
+    benchmark.extra_info.update(
+        env="sign frames", impl="fastmeta.compat.dream", num_envs=1, threads=1, env_steps=len(acts)
+    )
     benchmark.pedantic(run, rounds=sizes(5, 3), warmup_rounds=1)
 
 
@@ -103,6 +120,7 @@ def test_sign_frames_miniworld(benchmark):
         pytest.skip("the miniworld package is not installed (pip install 'fastmeta[render]')")
     pyglet.options["headless"] = True
     from miniworld.envs.sign import Sign
+
     env = Sign()
     env.reset(seed=0)
     acts = _actions(300, 1)[:, 0].tolist()
@@ -113,7 +131,13 @@ def test_sign_frames_miniworld(benchmark):
             if term or trunc:
                 env.reset()
 
-    benchmark.extra_info.update(env="sign frames", impl="reference", num_envs=1, threads=1,
-                                env_steps=len(acts), baseline="miniworld 2.1.0, headless pyglet")
+    benchmark.extra_info.update(
+        env="sign frames",
+        impl="reference",
+        num_envs=1,
+        threads=1,
+        env_steps=len(acts),
+        baseline="miniworld 2.1.0, headless pyglet",
+    )
     benchmark.pedantic(run, rounds=sizes(5, 3), warmup_rounds=1)
     env.close()

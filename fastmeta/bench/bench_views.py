@@ -8,6 +8,7 @@ prev_reward, episode_start, trial_start), applies NEXT_STEP autoreset (a slot wh
 on the last call starts its next trial and does not move: the native env steps the others
 through `step_slots`) and builds the info dict. Each timed round is a run of `calls` steps, so
 `median / calls` is the cost of one call, as in bench_env_scaling.py."""
+
 import numpy as np
 import pytest
 
@@ -17,8 +18,11 @@ from fastmeta.registry import make_vector
 
 VIEW_ENVS = ["map", "FixedArmBandit"]
 NUM_ENVS = 4096
-IMPLS = {"native": "native step", "view-nocopy": "MetaVectorEnv copy=False",
-         "view-copy": "MetaVectorEnv copy=True"}
+IMPLS = {
+    "native": "native step",
+    "view-nocopy": "MetaVectorEnv copy=False",
+    "view-copy": "MetaVectorEnv copy=True",
+}
 
 
 def _build(name, impl):
@@ -36,8 +40,9 @@ def _build(name, impl):
 @pytest.mark.parametrize("name", VIEW_ENVS)
 def test_view_step(benchmark, name, impl):
     stepper, env = _build(name, impl)
-    acts = np.random.default_rng(0).integers(0, env.single_action_space.n, (64, NUM_ENVS),
-                                             dtype=np.int64)  # cycled: not part of the step
+    acts = np.random.default_rng(0).integers(
+        0, env.single_action_space.n, (64, NUM_ENVS), dtype=np.int64
+    )  # cycled: not part of the step
     i = [0]
 
     def step():
@@ -50,8 +55,15 @@ def test_view_step(benchmark, name, impl):
         for _ in range(calls):
             step()
 
-    benchmark.extra_info.update(env=name, impl=IMPLS[impl], mode="view", view=impl,
-                                num_envs=NUM_ENVS, threads=1, calls=calls,
-                                env_steps=calls * NUM_ENVS)
+    benchmark.extra_info.update(
+        env=name,
+        impl=IMPLS[impl],
+        mode="view",
+        view=impl,
+        num_envs=NUM_ENVS,
+        threads=1,
+        calls=calls,
+        env_steps=calls * NUM_ENVS,
+    )
     benchmark.pedantic(run, rounds=ROUNDS, warmup_rounds=0)
     stepper.close()

@@ -1,9 +1,10 @@
 """Shared knobs for the benchmark suite: quick mode trims sizes and rounds; the machine
 description (CPU, caches, load, library versions, which peers import) goes into results.json."""
-from importlib import metadata
+
 import os
 import platform
 import time
+from importlib import metadata
 from pathlib import Path
 
 # SMOKE: the report generator's test (tests/test_bench_report.py) runs the suite on the two
@@ -22,7 +23,7 @@ HIDDEN = 64
 NO_TORCH = "torch is not installed (the policy network and the learners need it)"
 
 # Batch sizes of the env sweeps: powers of 4 from 1 to 65536 (log scale).
-SWEEP = [4 ** k for k in range(9)]
+SWEEP = [4**k for k in range(9)]
 
 
 def sizes(full, quick):
@@ -33,14 +34,21 @@ def sizes(full, quick):
 
 # Quick mode measures everything once: these repeat what the env sweep (bench_env_scaling.py)
 # and bench_learners.py already time, or are the slowest baselines; the full run keeps them.
-QUICK_SKIP = ("test_grid_batched[", "test_fe_batched[", "test_fe_meta_reset[",
-              "test_first_explore_update_", "test_sign_frames[256-", "-msaa-f32]")
+QUICK_SKIP = (
+    "test_grid_batched[",
+    "test_fe_batched[",
+    "test_fe_meta_reset[",
+    "test_first_explore_update_",
+    "test_sign_frames[256-",
+    "-msaa-f32]",
+)
 
 
 def pytest_collection_modifyitems(config, items):
     if not QUICK:
         return
     import pytest
+
     skip = pytest.mark.skip(reason="full mode only (fastmeta bench without --quick)")
     for item in items:
         if any(pattern in item.name for pattern in QUICK_SKIP):
@@ -60,7 +68,15 @@ def calls_per_round(fn, max_calls=4096) -> int:
 
 
 PEERS = ("jax", "gymnax", "xminigrid", "envpool", "miniworld")
-LIBRARIES = ("numpy", "numba", "torch", "gymnasium", "Cython", "pytest-benchmark", "moderngl") + PEERS
+LIBRARIES = (
+    "numpy",
+    "numba",
+    "torch",
+    "gymnasium",
+    "Cython",
+    "pytest-benchmark",
+    "moderngl",
+) + PEERS
 
 
 def _version(dist: str) -> str:
@@ -100,7 +116,9 @@ _LOAD_AT_START = os.getloadavg() if hasattr(os, "getloadavg") else None
 
 def pytest_benchmark_update_machine_info(config, machine_info):
     machine_info["fastmeta"] = {
-        "cpu_model": _cpu_model(), "logical_cores": os.cpu_count(), "caches": _caches(),
+        "cpu_model": _cpu_model(),
+        "logical_cores": os.cpu_count(),
+        "caches": _caches(),
         "loadavg_start": _LOAD_AT_START,
         "loadavg_end": os.getloadavg() if hasattr(os, "getloadavg") else None,
         "mode": "quick" if QUICK else "full",

@@ -7,6 +7,7 @@ cache (N <= FIT_MAX_N) and weighs every point by its relative error, so the 1-en
 much as the 4096-env one; larger batches are then compared with the fit's prediction: a ratio
 above 1 is what leaving the cache costs.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,6 +34,13 @@ def describe(num_envs, seconds_per_call) -> dict | None:
         return None
     a, b = fit(*zip(*small))
     largest_n, largest_t = pts[-1]
-    return {"a_s": a, "b_s": b, "n_half": a / b, "n_90": 9 * a / b, "asymptote_sps": 1 / b,
-            "fit_points": len(small), "largest_n": largest_n,
-            "large_n_ratio": largest_t / (a + b * largest_n) if largest_n > FIT_MAX_N else None}
+    return {
+        "a_s": a,
+        "b_s": b,
+        "n_half": a / b,
+        "n_90": 9 * a / b,
+        "asymptote_sps": 1 / b,
+        "fit_points": len(small),
+        "largest_n": largest_n,
+        "large_n_ratio": largest_t / (a + b * largest_n) if largest_n > FIT_MAX_N else None,
+    }

@@ -6,6 +6,7 @@ per env slot and the rest is fixed (lookup tables). `bytes_written_per_step` ste
 random actions and counts the per-slot arrays a step changes: a step must at least read and
 rewrite those bytes, which is what the bandwidth line of the report divides by.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -66,19 +67,27 @@ def slot_bytes(name: str, n1: int = 64, n2: int = 320, **params) -> tuple[float,
     return per_slot, int(round(sizes[0] - per_slot * n1))
 
 
-def bytes_written_per_step(name: str, num_envs: int = 256, steps: int = 64, **params) -> tuple[int, list[str]]:
+def bytes_written_per_step(
+    name: str, num_envs: int = 256, steps: int = 64, **params
+) -> tuple[int, list[str]]:
     """Per-slot bytes of the arrays that `step` changed at least once over `steps` random steps,
     plus the action array it reads, and the names of those arrays. Rows written only when an
     episode ends (final observations) count in full: an upper bound on what one step writes."""
     env = fastmeta.make(name, num_envs=num_envs, seed=0, **params)
     env.reset()
-    arrays = {k: a for k, a in env_arrays(env).items() if a.ndim and a.shape[0] in (num_envs, 2 * num_envs)}
+    arrays = {
+        k: a
+        for k, a in env_arrays(env).items()
+        if a.ndim and a.shape[0] in (num_envs, 2 * num_envs)
+    }
     rng = np.random.default_rng(0)
     changed = set()
     for _ in range(steps):
         before = {k: a.copy() for k, a in arrays.items() if k not in changed}
         env.step(rng.integers(0, env.single_action_space.n, num_envs, dtype=np.int64))
-        changed.update(k for k, b in before.items() if not np.array_equal(b, arrays[k], equal_nan=True))
+        changed.update(
+            k for k, b in before.items() if not np.array_equal(b, arrays[k], equal_nan=True)
+        )
     env.close()
     written = sum(arrays[k].nbytes for k in changed) // num_envs
     return written + np.dtype(np.int64).itemsize, sorted(changed)

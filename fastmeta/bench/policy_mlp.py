@@ -6,6 +6,7 @@ nothing else), actions sampled from the logits with the Gumbel-max trick. Infere
 batch, once per step, on one torch thread, and every buffer is allocated up front, so what the
 benchmark adds to the env step is the real cost of a forward pass and two host copies.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,8 +22,13 @@ class MLPPolicy:
         self.env = env
         obs_dim = int(np.prod(env.obs.shape[1:]))
         torch.manual_seed(seed)
-        self.net = nn.Sequential(nn.Linear(obs_dim + 1, HIDDEN), nn.Tanh(), nn.Linear(HIDDEN, HIDDEN),
-                                 nn.Tanh(), nn.Linear(HIDDEN, env.single_action_space.n))
+        self.net = nn.Sequential(
+            nn.Linear(obs_dim + 1, HIDDEN),
+            nn.Tanh(),
+            nn.Linear(HIDDEN, HIDDEN),
+            nn.Tanh(),
+            nn.Linear(HIDDEN, env.single_action_space.n),
+        )
         self.net.requires_grad_(False)
         self.x = torch.zeros(n, obs_dim + 1)
         self.noise = torch.zeros(n, env.single_action_space.n)

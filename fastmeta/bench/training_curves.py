@@ -5,6 +5,7 @@ Every CSV there with `elapsed_s`, `env_steps` and a return column (DREAM's `test
 First-Explore's `eval_return`) is one run. DREAM's target is the return results/dream/plot.py
 calls solved; First-Explore's tasks have no single solved return, so its target is 90% of the
 run's best evaluation (stated in the report)."""
+
 from __future__ import annotations
 
 import csv
@@ -77,9 +78,19 @@ def time_to_target(root: Path | None = RESULTS) -> list[dict]:
             target = ABSOLUTE_TARGETS.get(learner_dir.name)
             minutes, steps = _first_hit(curve, target) if target is not None else (None, None)
             rel_minutes, rel_steps = _first_hit(curve, RELATIVE_TARGET * best if best > 0 else best)
-            runs.append({"learner": learner_dir.name, "run": str(path.relative_to(root)),
-                         "target": target, "best": best, "final": curve["return"][-1],
-                         "evals": len(curve["return"]), "minutes": minutes, "env_steps": steps,
-                         "minutes_rel": rel_minutes, "env_steps_rel": rel_steps,
-                         "total_minutes": curve["elapsed_s"][-1] / 60})
+            runs.append(
+                {
+                    "learner": learner_dir.name,
+                    "run": str(path.relative_to(root)),
+                    "target": target,
+                    "best": best,
+                    "final": curve["return"][-1],
+                    "evals": len(curve["return"]),
+                    "minutes": minutes,
+                    "env_steps": steps,
+                    "minutes_rel": rel_minutes,
+                    "env_steps_rel": rel_steps,
+                    "total_minutes": curve["elapsed_s"][-1] / 60,
+                }
+            )
     return runs

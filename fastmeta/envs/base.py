@@ -13,6 +13,7 @@ means, a treasure layout, a maze), then a new task. This module holds everything
   an `EnvState` holding copies of the arrays named by the env's `state_fields`; pickling, deep
   copies and checkpoints go through them.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -24,7 +25,7 @@ from gymnasium import spaces
 
 from fastmeta.kernels.rng import stream_states
 
-MAX_SEED = 2 ** 64
+MAX_SEED = 2**64
 
 
 # -- validators (one set, shared by every env and view) ---------------------------------------
@@ -93,8 +94,7 @@ def check_int_array(name: str, arr, shape: tuple, low: int, high: int) -> np.nda
         lo, hi = arr.min(), arr.max()
         if lo < low or hi >= high:
             bad = int(np.flatnonzero((arr.ravel() < low) | (arr.ravel() >= high))[0])
-            raise ValueError(
-                f"{name}[{bad}] = {arr.flat[bad]} is out of range [{low}, {high - 1}]")
+            raise ValueError(f"{name}[{bad}] = {arr.flat[bad]} is out of range [{low}, {high - 1}]")
     return arr
 
 
@@ -132,6 +132,7 @@ def check_index_array(name: str, ids, n: int) -> np.ndarray:
 class EnvState:
     """A native env's whole simulation state: copies of the arrays and scalars its class names in
     `state_fields`, with the class and parameters they belong to."""
+
     env: str
     params: dict
     arrays: dict
@@ -162,8 +163,17 @@ class BatchedEnv:
     #: whether `_step`'s kernel rejects out-of-range actions itself (before changing anything)
     kernel_checks_actions: bool = True
 
-    _COMMON_STATE = ("obs", "final_obs", "rew", "terminated", "truncated", "rng_states",
-                     "episode_index", "trial_done", "_needs_reset")
+    _COMMON_STATE = (
+        "obs",
+        "final_obs",
+        "rew",
+        "terminated",
+        "truncated",
+        "rng_states",
+        "episode_index",
+        "trial_done",
+        "_needs_reset",
+    )
 
     def __new__(cls, *args, **kwargs):
         self = super().__new__(cls)
@@ -174,8 +184,15 @@ class BatchedEnv:
         self._env_params = types.MappingProxyType(params)
         return self
 
-    def __init__(self, num_envs: int, seed: int, obs_shape: tuple, obs_dtype, rew_dtype=np.float64,
-                 episodes_per_trial: int = 1):
+    def __init__(
+        self,
+        num_envs: int,
+        seed: int,
+        obs_shape: tuple,
+        obs_dtype,
+        rew_dtype=np.float64,
+        episodes_per_trial: int = 1,
+    ):
         self.num_envs = check_num_envs(num_envs)
         self.episodes_per_trial = check_positive_int("episodes_per_trial", episodes_per_trial)
         n = self.num_envs
@@ -184,11 +201,11 @@ class BatchedEnv:
         self.rew = np.zeros(n, dtype=rew_dtype)
         self.terminated = np.zeros(n, dtype=bool)
         self.truncated = np.zeros(n, dtype=bool)
-        self.episode_index = np.zeros(n, dtype=np.int64)   # episode within the trial
-        self.trial_done = np.zeros(n, dtype=bool)          # the slot's trial just ended
+        self.episode_index = np.zeros(n, dtype=np.int64)  # episode within the trial
+        self.trial_done = np.zeros(n, dtype=bool)  # the slot's trial just ended
         self.rng_states = np.zeros(n, dtype=np.uint64)
         self.info: dict = {"episode_index": self.episode_index, "trial_done": self.trial_done}
-        self._actions = np.zeros(n, dtype=np.int64)        # scratch for converted actions
+        self._actions = np.zeros(n, dtype=np.int64)  # scratch for converted actions
         self._needs_reset = True
         self._closed = False
         self.seed(check_seed(seed))
@@ -232,9 +249,11 @@ class BatchedEnv:
         for k, v in state.arrays.items():
             mine = tasks[k[5:]] if k.startswith("task.") else getattr(self, k)
             if v.shape != mine.shape or v.dtype != mine.dtype:
-                raise ValueError(f"state.{k} has shape {v.shape} {v.dtype}, this env "
-                                 f"{mine.shape} {mine.dtype} (num_envs={self.num_envs})")
-        for k, v in state.arrays.items():   # in place: compiled kernels hold these buffers
+                raise ValueError(
+                    f"state.{k} has shape {v.shape} {v.dtype}, this env "
+                    f"{mine.shape} {mine.dtype} (num_envs={self.num_envs})"
+                )
+        for k, v in state.arrays.items():  # in place: compiled kernels hold these buffers
             np.copyto(tasks[k[5:]] if k.startswith("task.") else getattr(self, k), v)
         for k, v in state.scalars.items():
             setattr(self, k, v)
@@ -296,7 +315,11 @@ class BatchedEnv:
         if actions.shape != (n,):
             raise ValueError(f"actions must have shape ({n},), got {actions.shape}")
         if actions.dtype != np.int64 or not actions.flags.c_contiguous:
-            if actions.dtype.kind == "u" and actions.size and actions.max() > np.iinfo(np.int64).max:
+            if (
+                actions.dtype.kind == "u"
+                and actions.size
+                and actions.max() > np.iinfo(np.int64).max
+            ):
                 raise bad_action_error(actions, int(self.single_action_space.n))
             out = self._actions[:n]
             np.copyto(out, actions, casting="unsafe")
@@ -379,8 +402,11 @@ class BatchedEnv:
         Envs with a kernel that steps a subset override this."""
         keep = np.ones(self.num_envs, dtype=bool)
         keep[slots] = False
-        rows = [v for k in self._state_names() if isinstance(v := getattr(self, k), np.ndarray)
-                and v.shape[:1] == (self.num_envs,)]
+        rows = [
+            v
+            for k in self._state_names()
+            if isinstance(v := getattr(self, k), np.ndarray) and v.shape[:1] == (self.num_envs,)
+        ]
         rows += [v for v in self._task_state().values() if v.shape[:1] == (self.num_envs,)]
         saved = [v[keep] for v in rows]
         full = np.zeros(self.num_envs, dtype=np.int64)

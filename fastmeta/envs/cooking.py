@@ -6,6 +6,7 @@ contents; a 4-stage reward machine pays 0.25 per stage, -0.35 for a wrong pickup
 stage, -0.1 otherwise. Observation `[x, y, status, inventory, bowl0, bowl1, bowl2]` with 4 meaning
 "nothing"; counts 3, 3, 4, 5, 5, 5, 5. Test split = {10}; train = the other 63 ids.
 """
+
 import numpy as np
 
 from fastmeta.envs.grid_env import BOWL, DRAWER, KIND_COOKING, GridEnv
@@ -17,7 +18,7 @@ TEST_ID = 10
 
 
 def drawer_contents(env_id: int) -> list:
-    return [(env_id // 4 ** i) % 4 for i in range(3)]
+    return [(env_id // 4**i) % 4 for i in range(3)]
 
 
 class Cooking(GridEnv):

@@ -40,6 +40,7 @@ treasures it has collected this episode (it stood on the treasure's cell after a
 episode; treasures sharing a cell are collected together). Right after an episode ends (same-step
 autoreset) it already describes the new episode: nothing collected.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -52,8 +53,15 @@ from fastmeta.envs.base import check_choice, check_num_threads, check_positive_i
 from fastmeta.envs.task_batch import TaskBatch, TaskBatchEnv, parallel_threads
 from fastmeta.kernels import treasure_room as K
 
-DEFAULTS = dict(minval=-4.0, maxval=2.0, k=8, roomsize=9, episode_length=None,
-                episodes_per_trial=10, reward_mode="step")
+DEFAULTS = dict(
+    minval=-4.0,
+    maxval=2.0,
+    k=8,
+    roomsize=9,
+    episode_length=None,
+    episodes_per_trial=10,
+    reward_mode="step",
+)
 REWARD_MODES = ("step", "running_return")
 
 #: minval of the original's registered gym ids (control_files/*/environments/treasure_env.py)
@@ -69,6 +77,7 @@ TREASURE_VARIANTS = {
 @dataclasses.dataclass
 class TreasureTask(TaskBatch):
     """Treasure layouts, one row per slot: x, y int32 (N, k); value float32 (N, k)."""
+
     x: np.ndarray
     y: np.ndarray
     value: np.ndarray
@@ -93,11 +102,19 @@ class DarkTreasureRoom(TaskBatchEnv):
     CELL = 8  # render pixels per cell
     state_fields = ("episode_return", "_occ", "_avail", "_packed", "elapsed")
 
-    def __init__(self, num_envs: int = 1, seed: int = 0, minval: float = DEFAULTS["minval"],
-                 maxval: float = DEFAULTS["maxval"], k: int = DEFAULTS["k"],
-                 roomsize: int = DEFAULTS["roomsize"], episode_length: int | None = None,
-                 episodes_per_trial: int = DEFAULTS["episodes_per_trial"],
-                 reward_mode: str = DEFAULTS["reward_mode"], num_threads: int = 1):
+    def __init__(
+        self,
+        num_envs: int = 1,
+        seed: int = 0,
+        minval: float = DEFAULTS["minval"],
+        maxval: float = DEFAULTS["maxval"],
+        k: int = DEFAULTS["k"],
+        roomsize: int = DEFAULTS["roomsize"],
+        episode_length: int | None = None,
+        episodes_per_trial: int = DEFAULTS["episodes_per_trial"],
+        reward_mode: str = DEFAULTS["reward_mode"],
+        num_threads: int = 1,
+    ):
         self.num_threads = check_num_threads(num_threads)
         self.minval = check_real("minval", minval)
         self.maxval = check_real("maxval", maxval)
@@ -106,9 +123,12 @@ class DarkTreasureRoom(TaskBatchEnv):
         self.k = check_positive_int("k", k)
         self.roomsize = check_positive_int("roomsize", roomsize)
         if self.roomsize > 11:
-            raise ValueError(f"roomsize must be <= 11 (cells are tracked in 128 bits), got {roomsize}")
+            raise ValueError(
+                f"roomsize must be <= 11 (cells are tracked in 128 bits), got {roomsize}"
+            )
         self.episode_length = check_positive_int(
-            "episode_length", self.roomsize if episode_length is None else episode_length)
+            "episode_length", self.roomsize if episode_length is None else episode_length
+        )
         self.reward_mode = check_choice("reward_mode", reward_mode, REWARD_MODES)
         self.start = self.roomsize // 2
         # float32 bounds of the value draw (see kernels/treasure_room.py)
@@ -123,9 +143,9 @@ class DarkTreasureRoom(TaskBatchEnv):
         self._occ = np.zeros((n, 2), dtype=np.uint64)
         self._avail = np.zeros((n, 2), dtype=np.uint64)  # cells with uncollected treasure
         self._packed = np.zeros((n, 2 * self.k), dtype=np.float32)  # see kernels/treasure_room.py
-        self._hits = np.zeros(n, dtype=np.int64)          # kernel scratch: slots that collect
+        self._hits = np.zeros(n, dtype=np.int64)  # kernel scratch: slots that collect
         self._all_slots = np.arange(n, dtype=np.int64)
-        self._elapsed = np.zeros(n, dtype=np.int64)       # per-slot steps (see `elapsed`)
+        self._elapsed = np.zeros(n, dtype=np.int64)  # per-slot steps (see `elapsed`)
         # lockstep: the step count every slot shares (then `_elapsed` is stale and `elapsed`
         # refreshes it on read), or None once slots have been stepped apart
         self._shared_t: int | None = 0
@@ -147,8 +167,11 @@ class DarkTreasureRoom(TaskBatchEnv):
         self._sync_lockstep()
 
     def task_fields(self) -> dict:
-        return {"x": ((self.k,), np.int32), "y": ((self.k,), np.int32),
-                "value": ((self.k,), np.float32)}
+        return {
+            "x": ((self.k,), np.int32),
+            "y": ((self.k,), np.int32),
+            "value": ((self.k,), np.float32),
+        }
 
     def _check_task_values(self, tasks):
         for name in ("x", "y"):
@@ -165,8 +188,19 @@ class DarkTreasureRoom(TaskBatchEnv):
 
     def _install_tasks(self, use_given, given):
         t = self._task
-        K.install_tasks(use_given, given.x, given.y, given.value, t.x, t.y, t.value, self._occ,
-                        self._packed, self.rng_states, *self._draw_args())
+        K.install_tasks(
+            use_given,
+            given.x,
+            given.y,
+            given.value,
+            t.x,
+            t.y,
+            t.value,
+            self._occ,
+            self._packed,
+            self.rng_states,
+            *self._draw_args(),
+        )
 
     def _begin_trial(self):
         K.begin_episode(self.obs, self.episode_return, self._occ, self._avail, self.start)
@@ -182,8 +216,17 @@ class DarkTreasureRoom(TaskBatchEnv):
         if self.num_threads > 1:
             parallel_threads(self.num_threads)
             kernel = K.step_parallel
-        bad = kernel(actions, self.obs, self.rew, self.episode_return, self._packed, self._avail,
-                     self._hits, self.roomsize, self.reward_mode == "running_return")
+        bad = kernel(
+            actions,
+            self.obs,
+            self.rew,
+            self.episode_return,
+            self._packed,
+            self._avail,
+            self._hits,
+            self.roomsize,
+            self.reward_mode == "running_return",
+        )
         if bad >= 0:
             self._raise_bad_action(actions, bad)
         if t == 0:  # the previous step ended an episode (or reset() just ran)
@@ -199,8 +242,15 @@ class DarkTreasureRoom(TaskBatchEnv):
             episode = 0
             self._install_tasks(self._pinned, self._pinned_task)  # before the episode restarts
             self.trial_done[:] = True
-        K.end_episode(self.obs, self.final_obs, self.truncated, self.episode_return, self._occ,
-                      self._avail, self.start)
+        K.end_episode(
+            self.obs,
+            self.final_obs,
+            self.truncated,
+            self.episode_return,
+            self._occ,
+            self._avail,
+            self.start,
+        )
         self.episode_index[:] = episode
 
     def _step_slots(self, actions, slots):
@@ -217,13 +267,28 @@ class DarkTreasureRoom(TaskBatchEnv):
             kernel = K.step_ids_parallel
         t, p = self._task, self._pinned_task
         bad = kernel(
-            actions, slots,
-            (self.obs, self.final_obs, self.rew, self.episode_return, self.truncated,
-             self.trial_done, self._elapsed, self.episode_index),
+            actions,
+            slots,
+            (
+                self.obs,
+                self.final_obs,
+                self.rew,
+                self.episode_return,
+                self.truncated,
+                self.trial_done,
+                self._elapsed,
+                self.episode_index,
+            ),
             (t.x, t.y, t.value, self._occ, self._packed, self._avail),
             (self._pinned, p.x, p.y, p.value, self.rng_states),
-            (*self._draw_args(), self.start, self.episode_length, self.episodes_per_trial,
-             self.reward_mode == "running_return"))
+            (
+                *self._draw_args(),
+                self.start,
+                self.episode_length,
+                self.episodes_per_trial,
+                self.reward_mode == "running_return",
+            ),
+        )
         if bad >= 0:
             self._raise_bad_action(actions, bad)
 
@@ -248,7 +313,7 @@ class DarkTreasureRoom(TaskBatchEnv):
         are drawn dim; the agent is a white square."""
         n, r, c = self.num_envs, self.roomsize, self.CELL
         t = self._task
-        total = np.zeros((n, r, r), dtype=np.float64)          # [slot, x, y]
+        total = np.zeros((n, r, r), dtype=np.float64)  # [slot, x, y]
         np.add.at(total, (np.arange(n)[:, None], t.x, t.y), t.value)
         occupied = np.zeros((n, r, r), dtype=bool)
         occupied[np.arange(n)[:, None], t.x, t.y] = True
@@ -264,9 +329,8 @@ class DarkTreasureRoom(TaskBatchEnv):
         rgb[occupied & (total == 0)] = 90
         rgb[taken & occupied] *= 0.35
         rgb[np.arange(n), self.obs[:, 0], self.obs[:, 1]] = 255
-        img = rgb.transpose(0, 2, 1, 3)[:, ::-1]               # rows = y, top row = largest y
+        img = rgb.transpose(0, 2, 1, 3)[:, ::-1]  # rows = y, top row = largest y
         img = np.repeat(np.repeat(img, c, axis=1), c, axis=2)
-        img[:, ::c, :] = 0                                      # grid lines
+        img[:, ::c, :] = 0  # grid lines
         img[:, :, ::c] = 0
         return img.astype(np.uint8)
-

@@ -5,6 +5,7 @@ middles of the four edges in one of 24 permutations. env id `e = p + 24 q` (p: m
 q: useless buses), 576 ids. Train split: every 11th id from 0 (53 ids); test: the other 523.
 Observation and instruction as the vanilla grid.
 """
+
 import numpy as np
 
 from fastmeta.envs.grid_env import KIND_BUS
@@ -22,8 +23,9 @@ class DistractionBus(VanillaBus):
     @classmethod
     def objects(cls, env_id):
         p, q = env_id % 24, env_id // 24
-        return (bus_pairs(SOURCES, DESTINATIONS, PERMUTATIONS[p])
-                + bus_pairs(USELESS_SOURCES, USELESS_DESTINATIONS, PERMUTATIONS[q]))
+        return bus_pairs(SOURCES, DESTINATIONS, PERMUTATIONS[p]) + bus_pairs(
+            USELESS_SOURCES, USELESS_DESTINATIONS, PERMUTATIONS[q]
+        )
 
     @classmethod
     def train_ids(cls):

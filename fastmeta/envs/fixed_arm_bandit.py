@@ -15,6 +15,7 @@ Contract (spec first_explore.md §1.1):
 
 GaussianBandit (gaussian_bandit.py) is the same env with every arm random.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -32,6 +33,7 @@ DEFAULTS = dict(num_arms=10, minval=0.5, noise=0.5, episodes_per_trial=100)
 @dataclasses.dataclass
 class BanditTask(TaskBatch):
     """Arm means, one row per slot: float32 (N, num_arms)."""
+
     means: np.ndarray
 
 
@@ -44,9 +46,15 @@ class FixedArmBandit(TaskBatchEnv):
     metadata = {"render_modes": ["rgb_array"]}
     state_fields = ("last_action",)
 
-    def __init__(self, num_envs: int = 1, seed: int = 0, minval: float = DEFAULTS["minval"],
-                 noise: float = DEFAULTS["noise"], num_arms: int = DEFAULTS["num_arms"],
-                 episodes_per_trial: int = DEFAULTS["episodes_per_trial"]):
+    def __init__(
+        self,
+        num_envs: int = 1,
+        seed: int = 0,
+        minval: float = DEFAULTS["minval"],
+        noise: float = DEFAULTS["noise"],
+        num_arms: int = DEFAULTS["num_arms"],
+        episodes_per_trial: int = DEFAULTS["episodes_per_trial"],
+    ):
         self.minval = check_real("minval", minval)
         self.noise = check_real("noise", noise)
         if self.noise < 0:
@@ -67,15 +75,33 @@ class FixedArmBandit(TaskBatchEnv):
         K.sample_tasks(tasks.means, rng_states, self._fixed_arm, np.float32(self.minval))
 
     def _install_tasks(self, use_given, given):
-        K.install_tasks(self._task.means, use_given, given.means, self.rng_states,
-                        self._fixed_arm, np.float32(self.minval))
+        K.install_tasks(
+            self._task.means,
+            use_given,
+            given.means,
+            self.rng_states,
+            self._fixed_arm,
+            np.float32(self.minval),
+        )
         self.last_action[:] = -1
 
     def _step(self, actions):
-        bad = K.step(actions, self._task.means, self._pinned, self._pinned_task.means,
-                     self.rng_states, self._fixed_arm, np.float32(self.minval), self.noise,
-                     self.episodes_per_trial, self.rew, self.terminated, self.truncated,
-                     self.episode_index, self.trial_done)
+        bad = K.step(
+            actions,
+            self._task.means,
+            self._pinned,
+            self._pinned_task.means,
+            self.rng_states,
+            self._fixed_arm,
+            np.float32(self.minval),
+            self.noise,
+            self.episodes_per_trial,
+            self.rew,
+            self.terminated,
+            self.truncated,
+            self.episode_index,
+            self.trial_done,
+        )
         if bad >= 0:
             self._raise_bad_action(actions, bad)
         self.last_action[:] = actions
@@ -98,10 +124,9 @@ class FixedArmBandit(TaskBatchEnv):
             colour = np.where(px[:, a, None] >= 0, [[60, 200, 60]], [[220, 60, 60]])
             if self._fixed_arm and a == 0:
                 colour = np.broadcast_to(np.array([[70, 110, 230]]), (n, 3))
-            sl = img[:, :, a * w + 2:(a + 1) * w - 2]
+            sl = img[:, :, a * w + 2 : (a + 1) * w - 2]
             sl[...] = np.where(bar[..., None], colour[:, None, None, :], sl)
             pulled = self.last_action == a
-            img[pulled, h - 4:, a * w + 2:(a + 1) * w - 2] = 255
+            img[pulled, h - 4 :, a * w + 2 : (a + 1) * w - 2] = 255
         img[:, mid, :] = 128
         return img
-

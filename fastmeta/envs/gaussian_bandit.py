@@ -10,6 +10,7 @@ Contract (spec first_explore.md §1.1):
 
 Dynamics and kernels are FixedArmBandit's with the fixed arm switched off.
 """
+
 from __future__ import annotations
 
 from fastmeta.envs.fixed_arm_bandit import DEFAULTS, BanditTask, FixedArmBandit
@@ -23,8 +24,19 @@ class GaussianBandit(FixedArmBandit):
     name = "GaussianBandit"
     _fixed_arm = False
 
-    def __init__(self, num_envs: int = 1, seed: int = 0, noise: float = DEFAULTS["noise"],
-                 num_arms: int = DEFAULTS["num_arms"],
-                 episodes_per_trial: int = DEFAULTS["episodes_per_trial"]):
-        super().__init__(num_envs, seed, minval=0.0, noise=noise, num_arms=num_arms,
-                         episodes_per_trial=episodes_per_trial)
+    def __init__(
+        self,
+        num_envs: int = 1,
+        seed: int = 0,
+        noise: float = DEFAULTS["noise"],
+        num_arms: int = DEFAULTS["num_arms"],
+        episodes_per_trial: int = DEFAULTS["episodes_per_trial"],
+    ):
+        super().__init__(
+            num_envs,
+            seed,
+            minval=0.0,
+            noise=noise,
+            num_arms=num_arms,
+            episodes_per_trial=episodes_per_trial,
+        )

@@ -10,6 +10,7 @@ an exploitation episode; the baselines: two episodes). Every episode draws a fre
 (goal corner or recipe) from the slot's stream, as the original's InstructionWrapper does at every
 reset; `fixed_instructions=True` keeps the first one for the whole trial.
 """
+
 from __future__ import annotations
 
 import functools
@@ -33,7 +34,7 @@ class GridEnv(BatchedEnv):
     width: int
     height: int
     start: tuple
-    obs_highs: tuple            # category count per observation component (embedding vocab sizes)
+    obs_highs: tuple  # category count per observation component (embedding vocab sizes)
     instruction_highs: tuple
     num_tasks: int
     max_episode_steps = MAX_STEPS
@@ -63,16 +64,30 @@ class GridEnv(BatchedEnv):
         return kind.ravel(), arg.ravel()
 
     # -- construction -------------------------------------------------------------------------
-    def __init__(self, num_envs: int = 1, seed: int = 0, split: str = "train",
-                 episodes_per_trial: int = 2, fixed_instructions: bool = False, num_threads: int = 1):
+    def __init__(
+        self,
+        num_envs: int = 1,
+        seed: int = 0,
+        split: str = "train",
+        episodes_per_trial: int = 2,
+        fixed_instructions: bool = False,
+        num_threads: int = 1,
+    ):
         check_choice("split", split, ("train", "test"))
         self.num_threads = check_num_threads(num_threads)
-        super().__init__(num_envs, seed, obs_shape=(len(self.obs_highs),), obs_dtype=np.int64,
-                         episodes_per_trial=episodes_per_trial)
+        super().__init__(
+            num_envs,
+            seed,
+            obs_shape=(len(self.obs_highs),),
+            obs_dtype=np.int64,
+            episodes_per_trial=episodes_per_trial,
+        )
         n = self.num_envs
         self.split = split
         self.fixed_instructions = bool(fixed_instructions)
-        self._split = np.ascontiguousarray(self.train_ids() if split == "train" else self.test_ids())
+        self._split = np.ascontiguousarray(
+            self.train_ids() if split == "train" else self.test_ids()
+        )
         self._cell_kind, self._cell_arg = self.tables()
         self._state = np.zeros((n, _grid.STATE_FIELDS), dtype=_grid.STATE_DTYPE)
         self._plan = np.zeros((n, self.episodes_per_trial, 2), dtype=np.int32)
@@ -82,16 +97,31 @@ class GridEnv(BatchedEnv):
         self.info["task_id"] = self.task_ids
         self.single_action_space = spaces.Discrete(NUM_ACTIONS)
         self.single_observation_space = spaces.Box(
-            low=0, high=np.array(self.obs_highs, dtype=np.int64) - 1, dtype=np.int64)
+            low=0, high=np.array(self.obs_highs, dtype=np.int64) - 1, dtype=np.int64
+        )
         self._kernel = _grid.BatchKernel(
-            kind=self._kind, width=self.width, height=self.height, start=tuple(self.start),
-            cell_kind=self._cell_kind, cell_arg=self._cell_arg, obs=self.obs,
-            final_obs=self.final_obs, instructions=self.instructions, plan=self._plan,
-            state=self._state, rew=self.rew, terminated=self.terminated, truncated=self.truncated,
-            trial_done=self.trial_done, episode_index=self.episode_index, task_ids=self.task_ids,
-            rng_states=self.rng_states, split=self._split,
+            kind=self._kind,
+            width=self.width,
+            height=self.height,
+            start=tuple(self.start),
+            cell_kind=self._cell_kind,
+            cell_arg=self._cell_arg,
+            obs=self.obs,
+            final_obs=self.final_obs,
+            instructions=self.instructions,
+            plan=self._plan,
+            state=self._state,
+            rew=self.rew,
+            terminated=self.terminated,
+            truncated=self.truncated,
+            trial_done=self.trial_done,
+            episode_index=self.episode_index,
+            task_ids=self.task_ids,
+            rng_states=self.rng_states,
+            split=self._split,
             episodes_per_trial=self.episodes_per_trial,
-            fixed_instructions=self.fixed_instructions)
+            fixed_instructions=self.fixed_instructions,
+        )
 
     # -- tasks ----------------------------------------------------------------------------------
     @property
@@ -140,8 +170,9 @@ class GridEnv(BatchedEnv):
         """Every state field of slot `i` (for tests, rendering and debugging)."""
         s = self._state[i]
         f = _grid.FIELD
-        return {k: (s[v:v + 3].tolist() if k == "bowl" else int(s[v])) for k, v in f.items()}
+        return {k: (s[v : v + 3].tolist() if k == "bowl" else int(s[v])) for k, v in f.items()}
 
     def render(self) -> np.ndarray:
         from fastmeta.envs.grid_render import render_grid
+
         return render_grid(self)

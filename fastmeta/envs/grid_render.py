@@ -5,6 +5,7 @@ distracting buses), the goal corner of the current instruction as a green frame,
 grey, drawers in brown with their ingredient, the bowl with its contents, the agent in red with
 what it holds. Drawing happens per slot in numpy: rendering is for inspection, not the hot path.
 """
+
 import functools
 
 import numpy as np
@@ -15,7 +16,13 @@ CELL = 16
 PAIR_COLOURS = [(0, 0, 255), (255, 0, 255), (255, 255, 0), (0, 255, 255)]
 DISTRACTOR = (128, 128, 0)
 INGREDIENT_COLOURS = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200)]
-FLOOR, LINE, AGENT, GOAL, MAP = (240, 240, 240), (200, 200, 200), (220, 20, 20), (0, 170, 0), (120, 120, 120)
+FLOOR, LINE, AGENT, GOAL, MAP = (
+    (240, 240, 240),
+    (200, 200, 200),
+    (220, 20, 20),
+    (0, 170, 0),
+    (120, 120, 120),
+)
 
 
 def _fill(img, x, y, colour, inset=0, height=None):
@@ -24,7 +31,7 @@ def _fill(img, x, y, colour, inset=0, height=None):
     r0 = (h - 1 - y) * CELL
     top = r0 + inset
     bottom = r0 + CELL - inset if height is None else top + height
-    img[top:bottom, x * CELL + inset:(x + 1) * CELL - inset] = colour
+    img[top:bottom, x * CELL + inset : (x + 1) * CELL - inset] = colour
 
 
 @functools.lru_cache(maxsize=1024)
@@ -61,7 +68,7 @@ def render_states(cls, states) -> np.ndarray:
             for j, item in enumerate(st["bowl"]):  # bowl contents as three stripes
                 if item < 4:
                     top = (cls.height - 1 - 1) * CELL + 3 + 4 * j
-                    img[top:top + 3, CELL + 3:2 * CELL - 3] = INGREDIENT_COLOURS[item]
+                    img[top : top + 3, CELL + 3 : 2 * CELL - 3] = INGREDIENT_COLOURS[item]
         else:
             gx, gy = st["i0"], st["i1"]
             _fill(img, gx, gy, GOAL, inset=0)

@@ -22,6 +22,7 @@ Contract:
                 many numba threads (capped by NUMBA_NUM_THREADS); results are bit-identical
                 either way, resets stay on one thread
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -34,8 +35,9 @@ from fastmeta.envs.base import check_num_threads, check_positive_int, check_real
 from fastmeta.envs.task_batch import TaskBatch, TaskBatchEnv, parallel_threads
 from fastmeta.kernels import ray_maze as K
 
-DEFAULTS = dict(p_reward=0.3, reward_value=1.0, penalty_value=-1.0, episode_length=20,
-                episodes_per_trial=6)
+DEFAULTS = dict(
+    p_reward=0.3, reward_value=1.0, penalty_value=-1.0, episode_length=20, episodes_per_trial=6
+)
 NUM_GOALS = 3
 MAX_DISTANCE = 3 * math.sqrt(2)  # the room's diagonal bounds every ray
 
@@ -49,6 +51,7 @@ class RayMazeTask(TaskBatch):
     goals        float64 (N, 3, 4): goal rectangles (x0, x1, y0, y1), closed bounds
     goal_values  float64 (N, 3): what touching each goal pays
     """
+
     v_walls: np.ndarray
     h_walls: np.ndarray
     goals: np.ndarray
@@ -64,15 +67,23 @@ class RayMaze(TaskBatchEnv):
     metadata = {"render_modes": ["rgb_array"]}
     single_action_space = spaces.Discrete(3)
     single_observation_space = spaces.Box(
-        low=0.0, high=np.array([MAX_DISTANCE] * K.NUM_RAYS + [2.0] * K.NUM_RAYS, dtype=np.float32),
-        shape=(2 * K.NUM_RAYS,), dtype=np.float32)
+        low=0.0,
+        high=np.array([MAX_DISTANCE] * K.NUM_RAYS + [2.0] * K.NUM_RAYS, dtype=np.float32),
+        shape=(2 * K.NUM_RAYS,),
+        dtype=np.float32,
+    )
 
-    def __init__(self, num_envs: int = 1, seed: int = 0, p_reward: float = DEFAULTS["p_reward"],
-                 reward_value: float = DEFAULTS["reward_value"],
-                 penalty_value: float = DEFAULTS["penalty_value"],
-                 episode_length: int = DEFAULTS["episode_length"],
-                 episodes_per_trial: int = DEFAULTS["episodes_per_trial"],
-                 num_threads: int = 1):
+    def __init__(
+        self,
+        num_envs: int = 1,
+        seed: int = 0,
+        p_reward: float = DEFAULTS["p_reward"],
+        reward_value: float = DEFAULTS["reward_value"],
+        penalty_value: float = DEFAULTS["penalty_value"],
+        episode_length: int = DEFAULTS["episode_length"],
+        episodes_per_trial: int = DEFAULTS["episodes_per_trial"],
+        num_threads: int = 1,
+    ):
         self.num_threads = check_num_threads(num_threads)
         self.p_reward = check_real("p_reward", p_reward)
         if not 0.0 <= self.p_reward <= 1.0:
@@ -80,27 +91,34 @@ class RayMaze(TaskBatchEnv):
         self.reward_value = check_real("reward_value", reward_value)
         self.penalty_value = check_real("penalty_value", penalty_value)
         self.episode_length = check_positive_int("episode_length", episode_length)
-        super().__init__(num_envs, seed, (2 * K.NUM_RAYS,), np.float32, np.float32,
-                         episodes_per_trial)
+        super().__init__(
+            num_envs, seed, (2 * K.NUM_RAYS,), np.float32, np.float32, episodes_per_trial
+        )
         n = self.num_envs
         self.px = np.zeros(n)
         self.py = np.zeros(n)
-        self.heading = np.zeros(n, dtype=np.int64)   # theta = heading * pi/4
-        self.touched = np.zeros(n, dtype=bool)        # a goal was touched this episode
-        self.elapsed = np.zeros(n, dtype=np.int64)    # steps taken in the current episode
+        self.heading = np.zeros(n, dtype=np.int64)  # theta = heading * pi/4
+        self.touched = np.zeros(n, dtype=bool)  # a goal was touched this episode
+        self.elapsed = np.zeros(n, dtype=np.int64)  # steps taken in the current episode
         self._return = np.zeros(n)
         self.episode_return = np.zeros(n, dtype=np.float32)
         self.info["episode_return"] = self.episode_return
 
     def task_fields(self) -> dict:
-        return {"v_walls": ((4, 3), np.bool_), "h_walls": ((3, 4), np.bool_),
-                "goals": ((NUM_GOALS, 4), np.float64), "goal_values": ((NUM_GOALS,), np.float64)}
+        return {
+            "v_walls": ((4, 3), np.bool_),
+            "h_walls": ((3, 4), np.bool_),
+            "goals": ((NUM_GOALS, 4), np.float64),
+            "goal_values": ((NUM_GOALS,), np.float64),
+        }
 
     def _check_task_values(self, tasks: RayMazeTask) -> None:
         # the ray cast needs a closed room: every ray must end on some wall
         if not (tasks.v_walls[:, [0, 3], :].all() and tasks.h_walls[:, :, [0, 3]].all()):
-            raise ValueError("tasks must keep the outer walls: v_walls[:, 0] and v_walls[:, 3], "
-                             "h_walls[:, :, 0] and h_walls[:, :, 3] all True")
+            raise ValueError(
+                "tasks must keep the outer walls: v_walls[:, 0] and v_walls[:, 3], "
+                "h_walls[:, :, 0] and h_walls[:, :, 3] all True"
+            )
         g = tasks.goals
         if (g < 0).any() or (g > 3).any():
             raise ValueError("tasks.goals must lie in the room [0, 3]^2")
@@ -112,15 +130,37 @@ class RayMaze(TaskBatchEnv):
         return self.p_reward, self.reward_value, self.penalty_value
 
     def _sample_tasks(self, tasks, rng_states):
-        K.sample_tasks(tasks.v_walls, tasks.h_walls, tasks.goals, tasks.goal_values, rng_states,
-                       *self._params())
+        K.sample_tasks(
+            tasks.v_walls,
+            tasks.h_walls,
+            tasks.goals,
+            tasks.goal_values,
+            rng_states,
+            *self._params(),
+        )
 
     def _install_tasks(self, use_given, given):
         t = self._task
-        K.install_tasks(t.v_walls, t.h_walls, t.goals, t.goal_values, use_given, given.v_walls,
-                        given.h_walls, given.goals, given.goal_values, self.rng_states,
-                        *self._params(), self.obs, self.px, self.py, self.heading, self.touched,
-                        self.elapsed, self._return)
+        K.install_tasks(
+            t.v_walls,
+            t.h_walls,
+            t.goals,
+            t.goal_values,
+            use_given,
+            given.v_walls,
+            given.h_walls,
+            given.goals,
+            given.goal_values,
+            self.rng_states,
+            *self._params(),
+            self.obs,
+            self.px,
+            self.py,
+            self.heading,
+            self.touched,
+            self.elapsed,
+            self._return,
+        )
         self.episode_return[:] = 0
 
     def _step(self, actions):
@@ -132,12 +172,36 @@ class RayMaze(TaskBatchEnv):
         if self.num_threads > 1:
             parallel_threads(self.num_threads)
             kernel = K.step_parallel
-        kernel(actions, t.v_walls, t.h_walls, t.goals, t.goal_values, self._pinned,
-               p.v_walls, p.h_walls, p.goals, p.goal_values, self.rng_states,
-               *self._params(), self.episode_length, self.episodes_per_trial,
-               self.px, self.py, self.heading, self.touched, self.elapsed, self._return,
-               self.episode_index, self.obs, self.final_obs, self.rew, self.episode_return,
-               self.terminated, self.truncated, self.trial_done)
+        kernel(
+            actions,
+            t.v_walls,
+            t.h_walls,
+            t.goals,
+            t.goal_values,
+            self._pinned,
+            p.v_walls,
+            p.h_walls,
+            p.goals,
+            p.goal_values,
+            self.rng_states,
+            *self._params(),
+            self.episode_length,
+            self.episodes_per_trial,
+            self.px,
+            self.py,
+            self.heading,
+            self.touched,
+            self.elapsed,
+            self._return,
+            self.episode_index,
+            self.obs,
+            self.final_obs,
+            self.rew,
+            self.episode_return,
+            self.terminated,
+            self.truncated,
+            self.trial_done,
+        )
 
     # -- rendering --------------------------------------------------------------------------------
     def render(self, scale: int = 32) -> np.ndarray:
@@ -147,16 +211,19 @@ class RayMaze(TaskBatchEnv):
         n, m = self.num_envs, 4
         size = 3 * scale + 2 * m
         img = np.full((n, size, size, 3), 235, dtype=np.uint8)
-        centres = (np.arange(size) + 0.5 - m) / scale            # world coordinate of pixel
-        wx = centres[None, None, :]                              # column -> x
-        wy = (3.0 - centres)[None, :, None]                      # row -> y (y up)
+        centres = (np.arange(size) + 0.5 - m) / scale  # world coordinate of pixel
+        wx = centres[None, None, :]  # column -> x
+        wy = (3.0 - centres)[None, :, None]  # row -> y (y up)
         task = self._task
         for g in range(NUM_GOALS):
             x0, x1, y0, y1 = (task.goals[:, g, c][:, None, None] for c in range(4))
             inside = (wx >= x0) & (wx <= x1) & (wy >= y0) & (wy <= y1)
             v = task.goal_values[:, g]
-            colour = np.where((v > 0)[:, None], [90, 200, 90],
-                              np.where((v < 0)[:, None], [220, 80, 80], [150, 150, 150]))
+            colour = np.where(
+                (v > 0)[:, None],
+                [90, 200, 90],
+                np.where((v < 0)[:, None], [220, 80, 80], [150, 150, 150]),
+            )
             img[:] = np.where(inside[..., None], colour[:, None, None, :].astype(np.uint8), img)
 
         def pix(x, y):
@@ -166,12 +233,14 @@ class RayMaze(TaskBatchEnv):
 
         # rays: sample points from the agent to each hit point
         th = self.heading * (math.pi / 4)
-        ang = th[:, None] + K.PHI[0, None, :K.NUM_RAYS]
-        d = self.obs[:, :K.NUM_RAYS].astype(np.float64)
-        kind = self.obs[:, K.NUM_RAYS:]
+        ang = th[:, None] + K.PHI[0, None, : K.NUM_RAYS]
+        d = self.obs[:, : K.NUM_RAYS].astype(np.float64)
+        kind = self.obs[:, K.NUM_RAYS :]
         s = np.linspace(0.0, 1.0, 2 * scale)[None, None, :]
-        rr, cc = pix(self.px[:, None, None] + s * (d * np.cos(ang))[..., None],
-                     self.py[:, None, None] + s * (d * np.sin(ang))[..., None])
+        rr, cc = pix(
+            self.px[:, None, None] + s * (d * np.cos(ang))[..., None],
+            self.py[:, None, None] + s * (d * np.sin(ang))[..., None],
+        )
         slot = np.broadcast_to(np.arange(n)[:, None, None], rr.shape)
         ray_colour = np.where((kind == 2)[..., None], [200, 60, 200], [230, 200, 40])
         img[slot, rr, cc] = np.broadcast_to(ray_colour[:, :, None, :], (*rr.shape, 3))
@@ -188,10 +257,11 @@ class RayMaze(TaskBatchEnv):
             for off in (-1, 0, 1):
                 img[on[:, None], np.clip(r + off, 0, size - 1)[None], c[None]] = 20
         # agent and heading
-        near = (wx - self.px[:, None, None]) ** 2 + (wy - self.py[:, None, None]) ** 2 <= 0.12 ** 2
+        near = (wx - self.px[:, None, None]) ** 2 + (wy - self.py[:, None, None]) ** 2 <= 0.12**2
         img[near] = [40, 80, 220]
         hs = np.linspace(0.0, 0.25, scale // 2 + 1)[None, :]
-        r, c = pix(self.px[:, None] + hs * np.cos(th)[:, None], self.py[:, None] + hs * np.sin(th)[:, None])
+        r, c = pix(
+            self.px[:, None] + hs * np.cos(th)[:, None], self.py[:, None] + hs * np.sin(th)[:, None]
+        )
         img[np.arange(n)[:, None], r, c] = 255
         return img
-

@@ -21,6 +21,7 @@ Contract (docs/env_contract.md):
   draws from an entropy-seeded RandomState and cannot be replayed. Spawn follows the 2020
   engine DREAM pinned: uniform on [4.4, 4.6] x [4.4, 5.6], heading uniform on [-pi, pi).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -40,17 +41,38 @@ class Sign(BatchedEnv):
 
     name = "miniworld_sign"
     num_tasks = K.NUM_TASKS
-    instruction_highs = (K.NUM_INSTRUCTIONS,)   # 0 = go to the box, 1 = go to the key
+    instruction_highs = (K.NUM_INSTRUCTIONS,)  # 0 = go to the box, 1 = go to the key
     kernel_checks_actions = False
-    state_fields = ("pos", "theta", "yaw", "steps", "task_ids", "instructions", "_pinned",
-                    "_pinned_task", "_planned", "_plan", "final_pos", "final_theta", "final_yaw",
-                    "final_task")
+    state_fields = (
+        "pos",
+        "theta",
+        "yaw",
+        "steps",
+        "task_ids",
+        "instructions",
+        "_pinned",
+        "_pinned_task",
+        "_planned",
+        "_plan",
+        "final_pos",
+        "final_theta",
+        "final_yaw",
+        "final_task",
+    )
 
-    def __init__(self, num_envs: int = 1, seed: int = 0, obs_mode: str = "rgb",
-                 layout: str = "dream", samples: int = 8, msaa_storage: str = "u8",
-                 backend: str = "egl",
-                 episodes_per_trial: int = 2, split: str = "train",
-                 max_episode_steps: int = K.MAX_EPISODE_STEPS):
+    def __init__(
+        self,
+        num_envs: int = 1,
+        seed: int = 0,
+        obs_mode: str = "rgb",
+        layout: str = "dream",
+        samples: int = 8,
+        msaa_storage: str = "u8",
+        backend: str = "egl",
+        episodes_per_trial: int = 2,
+        split: str = "train",
+        max_episode_steps: int = K.MAX_EPISODE_STEPS,
+    ):
         if obs_mode not in OBS_MODES:
             raise ValueError(f"obs_mode must be one of {OBS_MODES}, got {obs_mode!r}")
         if layout not in LAYOUTS:
@@ -66,7 +88,9 @@ class Sign(BatchedEnv):
             obs_shape, obs_dtype = LAYOUTS[layout], np.uint8
         else:
             obs_shape, obs_dtype = (3,), np.float64
-        super().__init__(num_envs, seed, obs_shape, obs_dtype, episodes_per_trial=episodes_per_trial)
+        super().__init__(
+            num_envs, seed, obs_shape, obs_dtype, episodes_per_trial=episodes_per_trial
+        )
         n = self.num_envs
         self.obs_mode, self.layout, self.split = obs_mode, layout, split
         self.backend, self.requested_samples = backend, int(samples)
@@ -85,7 +109,7 @@ class Sign(BatchedEnv):
         self.steps = np.zeros(n, dtype=np.int64)
         self.task_ids = np.zeros(n, dtype=np.int64)
         self.instructions = np.zeros((n, 1), dtype=np.int64)
-        self._instruction = self.instructions[:, 0]     # the kernels' (N,) view of it
+        self._instruction = self.instructions[:, 0]  # the kernels' (N,) view of it
         self._pinned = np.zeros(n, dtype=bool)
         self._pinned_task = np.zeros(n, dtype=np.int64)
         self._planned = np.zeros(n, dtype=bool)
@@ -116,8 +140,10 @@ class Sign(BatchedEnv):
         """The batched renderer (created on first use; owns one headless GL context)."""
         if self._renderer is None:
             from fastmeta.render.sign_renderer import SignRenderer
-            self._renderer = SignRenderer(samples=self.requested_samples, backend=self.backend,
-                                          msaa_storage=self.msaa_storage)
+
+            self._renderer = SignRenderer(
+                samples=self.requested_samples, backend=self.backend, msaa_storage=self.msaa_storage
+            )
         return self._renderer
 
     @property
@@ -133,13 +159,14 @@ class Sign(BatchedEnv):
         self._v_sign[:n] = self.task_ids
         k = 0 if ended is None else len(ended)
         if k:
-            self._v_pos[n:n + k] = self.final_pos[ended]
-            self._v_theta[n:n + k] = self.final_theta[ended]
-            self._v_yaw[n:n + k] = self.final_yaw[ended]
-            self._v_sign[n:n + k] = self.final_task[ended]
+            self._v_pos[n : n + k] = self.final_pos[ended]
+            self._v_theta[n : n + k] = self.final_theta[ended]
+            self._v_yaw[n : n + k] = self.final_yaw[ended]
+            self._v_sign[n : n + k] = self.final_task[ended]
         m = n + k
-        self.renderer.render(self._v_pos[:m], self._v_theta[:m], self._v_yaw[:m],
-                             self._v_sign[:m], self._frames[:m])
+        self.renderer.render(
+            self._v_pos[:m], self._v_theta[:m], self._v_yaw[:m], self._v_sign[:m], self._frames[:m]
+        )
         np.copyto(self._obs_hwc, self._frames[:n])
         if k:
             self._final_hwc[ended] = self._frames[n:m]
@@ -151,6 +178,7 @@ class Sign(BatchedEnv):
         if mode not in ("top", "first_person"):
             raise ValueError(f"mode must be 'top' or 'first_person', got {mode!r}")
         from fastmeta.render.sign_renderer import HEIGHT, TOP_HEIGHT, TOP_WIDTH, WIDTH
+
         top = mode == "top"
         shape = (TOP_HEIGHT, TOP_WIDTH, 3) if top else (HEIGHT, WIDTH, 3)
         out = np.zeros((self.num_envs, *shape), dtype=np.uint8)
@@ -180,9 +208,19 @@ class Sign(BatchedEnv):
         """New trial in every slot: a new task (given, pinned or drawn), then its first episode.
         `instructions` (N, episodes_per_trial, 1), 0 box / 1 key, fixes the instruction of each
         episode of this trial (DREAM's test protocol); spawns are drawn as without it."""
-        K.reset_sign(self._all_slots, self.pos, self.theta, self.yaw, self.steps, self.task_ids,
-                     self._instruction, self.episode_index, self._pinned, self._pinned_task,
-                     self.rng_states)
+        K.reset_sign(
+            self._all_slots,
+            self.pos,
+            self.theta,
+            self.yaw,
+            self.steps,
+            self.task_ids,
+            self._instruction,
+            self.episode_index,
+            self._pinned,
+            self._pinned_task,
+            self.rng_states,
+        )
         if tasks is not None:
             self.task_ids[:] = tasks
         self._planned[:] = instructions is not None
@@ -196,9 +234,18 @@ class Sign(BatchedEnv):
         index, a fresh spawn and instruction (a fixed plan keeps its instruction). The original
         respawns on every reset, so a restarted episode starts where a new one would."""
         self._check_ready("restart_episode()")
-        K.restart_sign(self._all_slots, self.pos, self.theta, self.yaw, self.steps,
-                       self._instruction, self.episode_index, self.rng_states, self._planned,
-                       self._plan)
+        K.restart_sign(
+            self._all_slots,
+            self.pos,
+            self.theta,
+            self.yaw,
+            self.steps,
+            self._instruction,
+            self.episode_index,
+            self.rng_states,
+            self._planned,
+            self._plan,
+        )
         self._episode_started()
         return self.obs, self.info
 
@@ -212,15 +259,34 @@ class Sign(BatchedEnv):
 
     def _step(self, actions) -> None:
         ended = K.step_sign(
-            actions, self.pos, self.theta, self.yaw, self.steps, self.task_ids, self._instruction,
-            self.episode_index, self._pinned, self._pinned_task, self.rng_states,
-            self.rew, self.terminated, self.truncated, self.trial_done,
-            self.final_pos, self.final_theta, self.final_yaw, self.final_task,
-            self.max_episode_steps, self.episodes_per_trial, self._planned, self._plan)
+            actions,
+            self.pos,
+            self.theta,
+            self.yaw,
+            self.steps,
+            self.task_ids,
+            self._instruction,
+            self.episode_index,
+            self._pinned,
+            self._pinned_task,
+            self.rng_states,
+            self.rew,
+            self.terminated,
+            self.truncated,
+            self.trial_done,
+            self.final_pos,
+            self.final_theta,
+            self.final_yaw,
+            self.final_task,
+            self.max_episode_steps,
+            self.episodes_per_trial,
+            self._planned,
+            self._plan,
+        )
         self._write_obs(np.flatnonzero(self.terminated | self.truncated) if ended else None)
 
     def _after_set_state(self) -> None:
-        if self.obs_mode == "rgb":     # frames are derived from the poses: draw them again
+        if self.obs_mode == "rgb":  # frames are derived from the poses: draw them again
             ended = np.flatnonzero(self.terminated | self.truncated)
             self._render_obs(ended if len(ended) else None)
 

@@ -9,6 +9,7 @@ draws a new task in that slot (or re-installs the slot's pinned task).
 Each env states its task fields (`task_fields`), and its kernels both sample a task into row `i`
 and copy one in; this module only validates and arranges the arrays.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -89,8 +90,9 @@ class TaskBatchEnv(BatchedEnv):
         raise NotImplementedError
 
     def _empty_tasks(self, n: int) -> TaskBatch:
-        return self.Task(**{k: np.zeros((n, *shape), dtype=dt)
-                            for k, (shape, dt) in self.task_fields().items()})
+        return self.Task(
+            **{k: np.zeros((n, *shape), dtype=dt) for k, (shape, dt) in self.task_fields().items()}
+        )
 
     def _task_state(self) -> dict:
         out = {f"current.{k}": v for k, v in self._task.arrays().items()}
@@ -111,7 +113,9 @@ class TaskBatchEnv(BatchedEnv):
             if a.shape == shape:
                 a = np.broadcast_to(a, (n, *shape))
             if a.shape != (n, *shape):
-                raise ValueError(f"tasks.{k} must have shape {(n, *shape)} or {shape}, got {a.shape}")
+                raise ValueError(
+                    f"tasks.{k} must have shape {(n, *shape)} or {shape}, got {a.shape}"
+                )
             kind = np.dtype(dt).kind
             if kind in "iub" and a.dtype.kind not in "iub":
                 raise TypeError(f"tasks.{k} must have an integer/bool dtype, got {a.dtype}")
@@ -133,6 +137,7 @@ class TaskBatchEnv(BatchedEnv):
     def sample_tasks(self, n: int, seed: int = 0) -> TaskBatch:
         """`n` tasks drawn as a fresh env with this `seed` draws them at reset (fixed eval sets)."""
         from fastmeta.kernels.rng import stream_states
+
         n = check_positive_int("n", n)
         tasks = self._empty_tasks(n)
         self._sample_tasks(tasks, stream_states(check_seed(seed), n))

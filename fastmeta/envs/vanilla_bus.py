@@ -7,11 +7,12 @@ bidirectional. Instruction: reach a goal corner; best exploitation return 0.8.
 Observation `[x, y, status]` (int64, category counts 9, 9, 4); instruction `[goal_x, goal_y]`
 (counts 9, 9); env ids 0..23, train split = test split = all 24.
 """
+
 import itertools
 
 from fastmeta.envs.grid_env import BUS, KIND_BUS, GridEnv
 
-SOURCES = [(4, 5), (5, 4), (3, 4), (4, 3)]          # blue, magenta, yellow, cyan
+SOURCES = [(4, 5), (5, 4), (3, 4), (4, 3)]  # blue, magenta, yellow, cyan
 DESTINATIONS = [(0, 1), (0, 7), (8, 1), (8, 7)]
 PERMUTATIONS = list(itertools.permutations(range(4)))  # lexicographic, as the original
 

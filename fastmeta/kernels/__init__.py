@@ -1,4 +1,5 @@
 """Pure array kernels: numba functions here, Cython extensions built from csrc/."""
+
 import os as _os
 import stat as _stat
 import sys as _sys
@@ -38,7 +39,7 @@ def _numba_cache_fallback() -> None:
     if not _stat.S_ISDIR(st.st_mode) or st.st_uid != _os.getuid() or st.st_mode & 0o077:
         return
     _os.environ["NUMBA_CACHE_DIR"] = fallback
-    config = _sys.modules.get("numba.core.config")   # numba imported already: update it too
+    config = _sys.modules.get("numba.core.config")  # numba imported already: update it too
     if config is not None:
         config.CACHE_DIR = fallback
 

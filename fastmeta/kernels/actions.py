@@ -4,6 +4,7 @@ Kernels check every action before touching any state, so a bad batch leaves the 
 The check is one branch-free pass the compiler vectorises; only a failing batch pays for the
 second pass that finds the first offending slot.
 """
+
 from numba import njit
 
 

@@ -12,6 +12,7 @@ Draw order per slot (the reference in fastmeta/reference/bandit.py follows it):
         with the same seed hold the same tasks and give pull t the same noise, the common random
         numbers the original's exploit copy of the env gets (spec first_explore.md §2.4).
 """
+
 import math
 
 import numpy as np
@@ -100,8 +101,22 @@ def install_tasks(means, use_given, given, states, fixed_arm, minval):
 
 # -- step -----------------------------------------------------------------------------------------
 @njit(cache=True)
-def step(actions, means, pinned, pinned_means, states, fixed_arm, minval, noise,
-         episodes_per_lifetime, rew, terminated, truncated, episode, trial_done):
+def step(
+    actions,
+    means,
+    pinned,
+    pinned_means,
+    states,
+    fixed_arm,
+    minval,
+    noise,
+    episodes_per_lifetime,
+    rew,
+    terminated,
+    truncated,
+    episode,
+    trial_done,
+):
     """One pull in every slot; every pull is a whole episode. Returns -1, or the first slot whose
     action is out of range (then nothing has changed)."""
     n, k = means.shape

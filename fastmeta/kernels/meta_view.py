@@ -7,15 +7,40 @@ caller copies the observation and instruction rows of every stepped slot first (
 this pass only replaces the rows of slots whose trial ended with the trial's last ones.
 Observations come in flattened to (N, D); D = 0 where an env has none.
 """
+
 import numpy as np
 from numba import njit
 
 
 @njit(cache=True)
-def publish_step(ids, actions, pending, next_step, reset_on_episode, first_no_opt,
-                 episodes_per_trial, final_obs, rew, term, trunc, trial_done, episode_index,
-                 prev_instr, o_obs, o_instr, o_prev_action, o_prev_reward, o_ep_start,
-                 o_trial_start, v_rew, v_term, v_trunc, v_pending, step_actions, done_out):
+def publish_step(
+    ids,
+    actions,
+    pending,
+    next_step,
+    reset_on_episode,
+    first_no_opt,
+    episodes_per_trial,
+    final_obs,
+    rew,
+    term,
+    trunc,
+    trial_done,
+    episode_index,
+    prev_instr,
+    o_obs,
+    o_instr,
+    o_prev_action,
+    o_prev_reward,
+    o_ep_start,
+    o_trial_start,
+    v_rew,
+    v_term,
+    v_trunc,
+    v_pending,
+    step_actions,
+    done_out,
+):
     """Publish slots `ids` (acted on with `actions`; `pending[k]`: slot ids[k] did not move and
     starts its next trial now). Returns how many slots ended a trial, listed in `done_out`."""
     # One loop, no helper calls that take arrays: each such call costs reference counting per
@@ -27,7 +52,7 @@ def publish_step(ids, actions, pending, next_step, reset_on_episode, first_no_op
         i = ids[k]
         a = actions[k]
         step_actions[i] = a
-        start = pending[k]      # a trial starts now: NEXT_STEP's pending slot, SAME_STEP's end
+        start = pending[k]  # a trial starts now: NEXT_STEP's pending slot, SAME_STEP's end
         ended = False
         done = False
         if start:
@@ -55,7 +80,7 @@ def publish_step(ids, actions, pending, next_step, reset_on_episode, first_no_op
                 done_out[nd] = i
                 nd += 1
                 start = not next_step
-        if done and next_step:   # the trial's last observation now, the next trial next call
+        if done and next_step:  # the trial's last observation now, the next trial next call
             for j in range(d_obs):
                 o_obs[i, j] = final_obs[i, j]
             for j in range(d_instr):
@@ -80,4 +105,3 @@ def publish_step(ids, actions, pending, next_step, reset_on_episode, first_no_op
 def flat(a: np.ndarray) -> np.ndarray:
     """(N, ...) as a (N, D) view (no copy)."""
     return a.reshape(a.shape[0], -1)
-

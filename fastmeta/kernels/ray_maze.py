@@ -14,6 +14,7 @@ Task draw order per slot (fastmeta/reference/ray_maze.py follows it):
          (randint(8), randint(7), randint(6));
   signs  one uniform per goal: good (reward_value) iff u < p_reward, else penalty_value.
 """
+
 import math
 
 import numpy as np
@@ -21,10 +22,10 @@ from numba import njit, prange
 
 from fastmeta.kernels.rng import randint, uniform
 
-E = 0.05             # edge thickness: candidates sit this far in front of the wall line
-STEP = 0.5           # forward step length
-SNAP = 0.1           # a blocked forward move stops this far before the hit point
-GOAL_DEPTH = 0.3     # thickness of a goal strip
+E = 0.05  # edge thickness: candidates sit this far in front of the wall line
+STEP = 0.5  # forward step length
+SNAP = 0.1  # a blocked forward move stops this far before the hit point
+GOAL_DEPTH = 0.3  # thickness of a goal strip
 SIDE_RAYS = 7
 NUM_RAYS = 2 * SIDE_RAYS + 1
 NUM_HEADINGS = 8
@@ -35,8 +36,9 @@ def _angle_tables():
     """Per heading h and ray j: angle phi in [0, 2pi), tan, cot (inf where tan == 0), and the
     backward-branch flags of the x- and y-crossing families; index NUM_RAYS is the heading
     itself (the forward-move cast)."""
-    offsets = [math.atan((j / SIDE_RAYS) * math.tan(math.pi / 3))
-               for j in range(-SIDE_RAYS, SIDE_RAYS + 1)] + [0.0]
+    offsets = [
+        math.atan((j / SIDE_RAYS) * math.tan(math.pi / 3)) for j in range(-SIDE_RAYS, SIDE_RAYS + 1)
+    ] + [0.0]
     phi = np.zeros((NUM_HEADINGS, NUM_RAYS + 1))
     for h in range(NUM_HEADINGS):
         for j, a in enumerate(offsets):
@@ -98,8 +100,9 @@ def _valid_x(vm, hm, xk, yk):
     jr = np.int64(np.rint(yk))
     if 0 <= jr <= 3 and abs(yk - jr) < E:
         # corner-block rule, ungated by the column range as in the original
-        return ((hm >> (4 * _wrap_clamp(c - 1, 3) + jr)) & 1 or
-                (hm >> (4 * _wrap_clamp(c, 3) + jr)) & 1) != 0
+        return (
+            (hm >> (4 * _wrap_clamp(c - 1, 3) + jr)) & 1 or (hm >> (4 * _wrap_clamp(c, 3) + jr)) & 1
+        ) != 0
     return False
 
 
@@ -117,8 +120,9 @@ def _valid_y(vm, hm, xk, yk):
         return True
     ir = np.int64(np.rint(xk))
     if 0 <= ir <= 3 and abs(xk - ir) < E:
-        return ((vm >> (3 * ir + _wrap_clamp(r - 1, 3))) & 1 or
-                (vm >> (3 * ir + _wrap_clamp(r, 3))) & 1) != 0
+        return (
+            (vm >> (3 * ir + _wrap_clamp(r - 1, 3))) & 1 or (vm >> (3 * ir + _wrap_clamp(r, 3))) & 1
+        ) != 0
     return False
 
 
@@ -195,8 +199,11 @@ def write_obs(obs, vm, hm, goals, i, px, py, h):
     c0, c1, c2, c3 = goals[i, 2, 0], goals[i, 2, 1], goals[i, 2, 2], goals[i, 2, 3]
     for j in range(NUM_RAYS):
         d, hx, hy, kind = cast(vm, hm, px, py, TAN[h, j], COT[h, j], BACK_X[h, j], BACK_Y[h, j])
-        if ((a0 <= hx <= a1 and a2 <= hy <= a3) or (b0 <= hx <= b1 and b2 <= hy <= b3)
-                or (c0 <= hx <= c1 and c2 <= hy <= c3)):
+        if (
+            (a0 <= hx <= a1 and a2 <= hy <= a3)
+            or (b0 <= hx <= b1 and b2 <= hy <= b3)
+            or (c0 <= hx <= c1 and c2 <= hy <= c3)
+        ):
             kind = 2
         obs[i, j] = d
         obs[i, NUM_RAYS + j] = kind
@@ -309,8 +316,28 @@ def _start_episode(obs, V, H, goals, i, px, py, heading, touched, elapsed, ret):
 
 
 @njit(cache=True)
-def install_tasks(V, H, goals, values, use_given, V2, H2, goals2, values2, states, p_reward,
-                  reward_value, penalty_value, obs, px, py, heading, touched, elapsed, ret):
+def install_tasks(
+    V,
+    H,
+    goals,
+    values,
+    use_given,
+    V2,
+    H2,
+    goals2,
+    values2,
+    states,
+    p_reward,
+    reward_value,
+    penalty_value,
+    obs,
+    px,
+    py,
+    heading,
+    touched,
+    elapsed,
+    ret,
+):
     """Meta-reset: slot i takes the given task where use_given[i], else samples one; then its
     first episode starts."""
     for i in range(V.shape[0]):
@@ -336,16 +363,52 @@ def first_bad_action(actions):
 # `draw` = (p_reward, reward_value, penalty_value): Python passes a call of more than 30
 # arguments as one tuple, which numba cannot inline.
 @njit(inline="always", cache=True)
-def _step_slot(i, actions, V, H, goals, values, pinned, V2, H2, goals2, values2, states, draw,
-               episode_length, episodes_per_lifetime, px, py, heading, touched, elapsed, ret,
-               episode, obs, final_obs, rew, episode_return, terminated, truncated, trial_done):
+def _step_slot(
+    i,
+    actions,
+    V,
+    H,
+    goals,
+    values,
+    pinned,
+    V2,
+    H2,
+    goals2,
+    values2,
+    states,
+    draw,
+    episode_length,
+    episodes_per_lifetime,
+    px,
+    py,
+    heading,
+    touched,
+    elapsed,
+    ret,
+    episode,
+    obs,
+    final_obs,
+    rew,
+    episode_return,
+    terminated,
+    truncated,
+    trial_done,
+):
     a = actions[i]
     h = heading[i]
     x, y = px[i], py[i]
     vm, hm = wall_masks(V, H, i)
     if a == 0:
-        d, hx, hy, _ = cast(vm, hm, x, y, TAN[h, NUM_RAYS], COT[h, NUM_RAYS],
-                            BACK_X[h, NUM_RAYS], BACK_Y[h, NUM_RAYS])
+        d, hx, hy, _ = cast(
+            vm,
+            hm,
+            x,
+            y,
+            TAN[h, NUM_RAYS],
+            COT[h, NUM_RAYS],
+            BACK_X[h, NUM_RAYS],
+            BACK_Y[h, NUM_RAYS],
+        )
         if d > STEP + SNAP:
             x = x + STEP * COS[h]
             y = y + STEP * SIN[h]
@@ -401,27 +464,137 @@ def _step_slot(i, actions, V, H, goals, values, pinned, V2, H2, goals2, values2,
 
 
 @njit(cache=True)
-def step(actions, V, H, goals, values, pinned, V2, H2, goals2, values2, states, p_reward,
-         reward_value, penalty_value, episode_length, episodes_per_lifetime,
-         px, py, heading, touched, elapsed, ret, episode,
-         obs, final_obs, rew, episode_return, terminated, truncated, trial_done):
+def step(
+    actions,
+    V,
+    H,
+    goals,
+    values,
+    pinned,
+    V2,
+    H2,
+    goals2,
+    values2,
+    states,
+    p_reward,
+    reward_value,
+    penalty_value,
+    episode_length,
+    episodes_per_lifetime,
+    px,
+    py,
+    heading,
+    touched,
+    elapsed,
+    ret,
+    episode,
+    obs,
+    final_obs,
+    rew,
+    episode_return,
+    terminated,
+    truncated,
+    trial_done,
+):
     """One step in every slot (actions already checked by `first_bad_action`)."""
     for i in range(actions.shape[0]):
-        _step_slot(i, actions, V, H, goals, values, pinned, V2, H2, goals2, values2, states,
-                   (p_reward, reward_value, penalty_value), episode_length,
-                   episodes_per_lifetime, px, py, heading, touched, elapsed, ret, episode,
-                   obs, final_obs, rew, episode_return, terminated, truncated, trial_done)
+        _step_slot(
+            i,
+            actions,
+            V,
+            H,
+            goals,
+            values,
+            pinned,
+            V2,
+            H2,
+            goals2,
+            values2,
+            states,
+            (p_reward, reward_value, penalty_value),
+            episode_length,
+            episodes_per_lifetime,
+            px,
+            py,
+            heading,
+            touched,
+            elapsed,
+            ret,
+            episode,
+            obs,
+            final_obs,
+            rew,
+            episode_return,
+            terminated,
+            truncated,
+            trial_done,
+        )
 
 
 @njit(parallel=True, cache=True)
-def step_parallel(actions, V, H, goals, values, pinned, V2, H2, goals2, values2, states, p_reward,
-                  reward_value, penalty_value, episode_length, episodes_per_lifetime,
-                  px, py, heading, touched, elapsed, ret, episode,
-                  obs, final_obs, rew, episode_return, terminated, truncated, trial_done):
+def step_parallel(
+    actions,
+    V,
+    H,
+    goals,
+    values,
+    pinned,
+    V2,
+    H2,
+    goals2,
+    values2,
+    states,
+    p_reward,
+    reward_value,
+    penalty_value,
+    episode_length,
+    episodes_per_lifetime,
+    px,
+    py,
+    heading,
+    touched,
+    elapsed,
+    ret,
+    episode,
+    obs,
+    final_obs,
+    rew,
+    episode_return,
+    terminated,
+    truncated,
+    trial_done,
+):
     """`step` with the slots split across numba's threads (numba.set_num_threads): the same
     per-slot code, so the results are bit-identical to `step` whatever the thread count."""
     for i in prange(actions.shape[0]):
-        _step_slot(i, actions, V, H, goals, values, pinned, V2, H2, goals2, values2, states,
-                   (p_reward, reward_value, penalty_value), episode_length,
-                   episodes_per_lifetime, px, py, heading, touched, elapsed, ret, episode,
-                   obs, final_obs, rew, episode_return, terminated, truncated, trial_done)
+        _step_slot(
+            i,
+            actions,
+            V,
+            H,
+            goals,
+            values,
+            pinned,
+            V2,
+            H2,
+            goals2,
+            values2,
+            states,
+            (p_reward, reward_value, penalty_value),
+            episode_length,
+            episodes_per_lifetime,
+            px,
+            py,
+            heading,
+            touched,
+            elapsed,
+            ret,
+            episode,
+            obs,
+            final_obs,
+            rew,
+            episode_return,
+            terminated,
+            truncated,
+            trial_done,
+        )

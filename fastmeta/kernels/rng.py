@@ -4,6 +4,7 @@ Every env slot owns one uint64 state; a slot's draws depend only on (seed, slot 
 own history, never on the batch size or thread count. `csrc/splitmix.pxd` is the same generator
 for the Cython kernels; tests/test_rng.py proves the two agree draw for draw.
 """
+
 import numpy as np
 from numba import njit
 

@@ -5,6 +5,7 @@ the agent moves (turns of 45 degrees, moves of 0.7), so one slot's state is its 
 counter, its task (the sign colour), its instruction (box or key) and the six object yaws, which
 only matter to the renderer. `step_sign` advances every slot and resets the ones that ended.
 """
+
 import math
 
 import numpy as np
@@ -23,26 +24,37 @@ TURN_LEFT, TURN_RIGHT, FORWARD, END = 0, 1, 2, 3
 
 # The 11 collision segments as the engine stores them: (end point, start point) in (x, z).
 # The order of the two ends matters for the exact rounding of the closest-point projection.
-WALL_SEGS = np.array([
-    [[10.0, 0.0], [10.0, 6.5]],     # top room, x = 10
-    [[0.0, 0.0], [10.0, 0.0]],      # top room, z = 0
-    [[0.0, 6.5], [0.0, 0.0]],       # top room, x = 0
-    [[10.0, 6.5], [6.0, 6.5]],      # top room, z = 6.5 east of the opening
-    [[0.0, 13.0], [0.0, 6.75]],     # left room, x = 0
-    [[6.0, 13.0], [0.0, 13.0]],     # left room, z = 13
-    [[10.0, 6.75], [10.0, 13.0]],   # right room, x = 10
-    [[6.0, 6.75], [10.0, 6.75]],    # right room, z = 6.75
-    [[10.0, 13.0], [6.0, 13.0]],    # right room, z = 13
-    [[6.0, 6.5], [6.0, 6.75]],      # connector, x = 6
-    [[0.0, 6.75], [0.0, 6.5]],      # connector, x = 0
-], dtype=np.float64)
+WALL_SEGS = np.array(
+    [
+        [[10.0, 0.0], [10.0, 6.5]],  # top room, x = 10
+        [[0.0, 0.0], [10.0, 0.0]],  # top room, z = 0
+        [[0.0, 6.5], [0.0, 0.0]],  # top room, x = 0
+        [[10.0, 6.5], [6.0, 6.5]],  # top room, z = 6.5 east of the opening
+        [[0.0, 13.0], [0.0, 6.75]],  # left room, x = 0
+        [[6.0, 13.0], [0.0, 13.0]],  # left room, z = 13
+        [[10.0, 6.75], [10.0, 13.0]],  # right room, x = 10
+        [[6.0, 6.75], [10.0, 6.75]],  # right room, z = 6.75
+        [[10.0, 13.0], [6.0, 13.0]],  # right room, z = 13
+        [[6.0, 6.5], [6.0, 6.75]],  # connector, x = 6
+        [[0.0, 6.75], [0.0, 6.5]],  # connector, x = 0
+    ],
+    dtype=np.float64,
+)
 
 # Each wall's bounding box grown by a bit more than the agent radius: a point outside it is
 # certainly farther than 0.4 from the wall, so the exact test (and its rounding) is skipped.
 _MARGIN = AGENT_RADIUS + 0.01
-SEG_BOX = np.array([[min(s[0, 0], s[1, 0]) - _MARGIN, max(s[0, 0], s[1, 0]) + _MARGIN,
-                     min(s[0, 1], s[1, 1]) - _MARGIN, max(s[0, 1], s[1, 1]) + _MARGIN]
-                    for s in WALL_SEGS])
+SEG_BOX = np.array(
+    [
+        [
+            min(s[0, 0], s[1, 0]) - _MARGIN,
+            max(s[0, 0], s[1, 0]) + _MARGIN,
+            min(s[0, 1], s[1, 1]) - _MARGIN,
+            max(s[0, 1], s[1, 1]) + _MARGIN,
+        ]
+        for s in WALL_SEGS
+    ]
+)
 
 # Objects in the order DREAM scans them: boxes blue, red, green; then keys blue, red, green.
 OBJ_POS = np.array([[1.0, 1.0], [9.0, 1.0], [9.0, 5.0], [5.0, 1.0], [1.0, 5.0], [1.0, 9.0]])
@@ -59,7 +71,7 @@ SIGN_POS = np.array([10.0, 10.25])
 # Spawn (2020 engine, sign.md §4): a box shrunk by the agent radius, then a uniform heading.
 SPAWN_X = (4.0 + AGENT_RADIUS, 5.0 - AGENT_RADIUS)
 SPAWN_Z = (4.0 + AGENT_RADIUS, 6.0 - AGENT_RADIUS)
-NUM_TASKS = 3         # sign colour: 0 BLUE, 1 RED, 2 GREEN
+NUM_TASKS = 3  # sign colour: 0 BLUE, 1 RED, 2 GREEN
 NUM_INSTRUCTIONS = 2  # 0 go to the box, 1 go to the key
 
 
@@ -84,8 +96,11 @@ def blocked(x, z):
     for k in range(OBJ_POS.shape[0]):
         dx, dz = OBJ_POS[k, 0] - x, OBJ_POS[k, 1] - z
         reach = AGENT_RADIUS + OBJ_RADIUS[k]
-        if abs(dx) < reach + 0.01 and abs(dz) < reach + 0.01 \
-                and math.sqrt(dx * dx + dz * dz) < reach:
+        if (
+            abs(dx) < reach + 0.01
+            and abs(dz) < reach + 0.01
+            and math.sqrt(dx * dx + dz * dz) < reach
+        ):
             return True
     dx, dz = SIGN_POS[0] - x, SIGN_POS[1] - z
     return math.sqrt(dx * dx + dz * dz) < AGENT_RADIUS
@@ -140,10 +155,31 @@ def move_and_score(a, i, pos, theta, steps, task, instr, max_steps):
 
 
 @njit(cache=True)
-def step_sign(actions, pos, theta, yaw, steps, task, instr, episode, pinned, pinned_task, rng,
-              rew, terminated, truncated, trial_done,
-              final_pos, final_theta, final_yaw, final_task, max_steps, episodes_per_trial,
-              planned, plan):
+def step_sign(
+    actions,
+    pos,
+    theta,
+    yaw,
+    steps,
+    task,
+    instr,
+    episode,
+    pinned,
+    pinned_task,
+    rng,
+    rew,
+    terminated,
+    truncated,
+    trial_done,
+    final_pos,
+    final_theta,
+    final_yaw,
+    final_task,
+    max_steps,
+    episodes_per_trial,
+    planned,
+    plan,
+):
     """Step every slot; a slot that ends records its final state and starts its next episode.
 
     After `episodes_per_trial` episodes a slot also draws a new task (unless it is pinned).

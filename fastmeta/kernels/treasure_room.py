@@ -16,6 +16,7 @@ count, which the env keeps, and `end_episode` restarts every slot's episode at o
 end an episode (and at a trial's end install a new task) slot by slot. Both run the same per-slot
 arithmetic (the same float32 sums in the same order), so they give bit-identical results.
 """
+
 import numpy as np
 from numba import njit, prange
 
@@ -70,8 +71,9 @@ def sample_tasks(tx, ty, tv, states, room, minval, span, below_max):
 
 
 @njit(inline="always", cache=True)
-def _install(i, use_given, gx, gy, gv, tx, ty, tv, occ, packed, states, room, minval, span,
-             below_max):
+def _install(
+    i, use_given, gx, gy, gv, tx, ty, tv, occ, packed, states, room, minval, span, below_max
+):
     """Slot i's next task: the given one where use_given[i], else a sampled one (as
     `install_tasks`, which spells it out: an inlined call in its loop would take references to
     its ten arrays at every slot and cost a third more)."""
@@ -85,8 +87,9 @@ def _install(i, use_given, gx, gy, gv, tx, ty, tv, occ, packed, states, room, mi
 
 
 @njit(cache=True)
-def install_tasks(use_given, gx, gy, gv, tx, ty, tv, occ, packed, states, room, minval, span,
-                  below_max):
+def install_tasks(
+    use_given, gx, gy, gv, tx, ty, tv, occ, packed, states, room, minval, span, below_max
+):
     """Meta-reset the tasks: slot i takes the given task where use_given[i], else samples one."""
     for i in range(tx.shape[0]):
         if use_given[i]:
@@ -196,8 +199,17 @@ def step_parallel(actions, obs, rew, ep_return, packed, avail, hits, room, runni
     for b in prange((n + BLOCK - 1) // BLOCK):
         lo = b * BLOCK
         hi = min(n, lo + BLOCK)
-        _move_collect(actions[lo:hi], obs[lo:hi], rew[lo:hi], ep_return[lo:hi], packed[lo:hi],
-                      avail[lo:hi], hits[lo:hi], room, running_return)
+        _move_collect(
+            actions[lo:hi],
+            obs[lo:hi],
+            rew[lo:hi],
+            ep_return[lo:hi],
+            packed[lo:hi],
+            avail[lo:hi],
+            hits[lo:hi],
+            room,
+            running_return,
+        )
     return -1
 
 
@@ -206,9 +218,32 @@ def step_parallel(actions, obs, rew, ep_return, packed, avail, hits, room, runni
 # loop): an inlined call takes new references to every array it is passed, and ~20 reference
 # count updates per slot would cost more than the step itself.
 @njit(inline="always", cache=True)
-def _step_range(lo, hi, actions, ids, obs, final_obs, rew, ep_return, truncated, trial_done,
-                elapsed, episode, tx, ty, tv, occ, packed, avail, pinned, px, py, pv, states,
-                params):
+def _step_range(
+    lo,
+    hi,
+    actions,
+    ids,
+    obs,
+    final_obs,
+    rew,
+    ep_return,
+    truncated,
+    trial_done,
+    elapsed,
+    episode,
+    tx,
+    ty,
+    tv,
+    occ,
+    packed,
+    avail,
+    pinned,
+    px,
+    py,
+    pv,
+    states,
+    params,
+):
     """Step slots ids[lo:hi] with actions[lo:hi] (see `step_ids`)."""
     room, minval, span, below_max, start, episode_length, episodes_per_trial, running = params
     top = room - 1
@@ -246,8 +281,23 @@ def _step_range(lo, hi, actions, ids, obs, final_obs, rew, ep_return, truncated,
             if e >= episodes_per_trial:
                 e = 0
                 trial_done[i] = True
-                _install(i, pinned, px, py, pv, tx, ty, tv, occ, packed, states, room, minval,
-                         span, below_max)
+                _install(
+                    i,
+                    pinned,
+                    px,
+                    py,
+                    pv,
+                    tx,
+                    ty,
+                    tv,
+                    occ,
+                    packed,
+                    states,
+                    room,
+                    minval,
+                    span,
+                    below_max,
+                )
             else:
                 trial_done[i] = False
             episode[i] = e
@@ -273,9 +323,32 @@ def step_ids(actions, ids, slot, task, next_task, params):
     obs, final_obs, rew, ep_return, truncated, trial_done, elapsed, episode = slot
     tx, ty, tv, occ, packed, avail = task
     pinned, px, py, pv, states = next_task
-    _step_range(0, ids.shape[0], actions, ids, obs, final_obs, rew, ep_return, truncated,
-                trial_done, elapsed, episode, tx, ty, tv, occ, packed, avail, pinned, px, py, pv,
-                states, params)
+    _step_range(
+        0,
+        ids.shape[0],
+        actions,
+        ids,
+        obs,
+        final_obs,
+        rew,
+        ep_return,
+        truncated,
+        trial_done,
+        elapsed,
+        episode,
+        tx,
+        ty,
+        tv,
+        occ,
+        packed,
+        avail,
+        pinned,
+        px,
+        py,
+        pv,
+        states,
+        params,
+    )
     return -1
 
 
@@ -292,7 +365,30 @@ def step_ids_parallel(actions, ids, slot, task, next_task, params):
     pinned, px, py, pv, states = next_task
     m = ids.shape[0]
     for b in prange((m + BLOCK - 1) // BLOCK):
-        _step_range(b * BLOCK, min(m, b * BLOCK + BLOCK), actions, ids, obs, final_obs, rew,
-                    ep_return, truncated, trial_done, elapsed, episode, tx, ty, tv, occ, packed,
-                    avail, pinned, px, py, pv, states, params)
+        _step_range(
+            b * BLOCK,
+            min(m, b * BLOCK + BLOCK),
+            actions,
+            ids,
+            obs,
+            final_obs,
+            rew,
+            ep_return,
+            truncated,
+            trial_done,
+            elapsed,
+            episode,
+            tx,
+            ty,
+            tv,
+            occ,
+            packed,
+            avail,
+            pinned,
+            px,
+            py,
+            pv,
+            states,
+            params,
+        )
     return -1

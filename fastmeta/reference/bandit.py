@@ -5,14 +5,25 @@ iid N(0, 1) per task and pay mean + noise * N(0, 1). `Bandit` (GaussianBandit): 
 Every pull is an episode; a lifetime is `episodes_per_lifetime` pulls, then a new task.
 Everything is float32 as in the original. Draws come from fastmeta's documented slot stream.
 """
+
 import numpy as np
 
 from fastmeta.reference.first_explore_rng import Stream, initial_state
 
 
 class BanditRef:
-    def __init__(self, seed, slot, fixed_arm=True, minval=0.5, noise=0.5, num_arms=10,
-                 episodes_per_lifetime=100, task=None, pinned=None):
+    def __init__(
+        self,
+        seed,
+        slot,
+        fixed_arm=True,
+        minval=0.5,
+        noise=0.5,
+        num_arms=10,
+        episodes_per_lifetime=100,
+        task=None,
+        pinned=None,
+    ):
         self.rng = Stream(initial_state(seed, slot))
         self.fixed_arm, self.minval, self.noise = fixed_arm, np.float32(minval), noise
         self.num_arms, self.lifetime = num_arms, episodes_per_lifetime

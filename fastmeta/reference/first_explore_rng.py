@@ -3,6 +3,7 @@
 The First-Explore references draw from these so that a parity test can compare a kernel with its
 reference draw for draw. Nothing here imports the rest of fastmeta.
 """
+
 import math
 
 M64 = (1 << 64) - 1
@@ -60,8 +61,8 @@ class Stream:
 
 # Ziggurat of 256 equal-area layers under exp(-x^2/2) (Marsaglia & Tsang 2000).
 ZIG_R = 3.6541528853610088
-_V = ZIG_R * math.exp(-0.5 * ZIG_R ** 2) + math.sqrt(math.pi / 2) * math.erfc(ZIG_R / math.sqrt(2))
-ZIG_X = [_V / math.exp(-0.5 * ZIG_R ** 2), ZIG_R]
+_V = ZIG_R * math.exp(-0.5 * ZIG_R**2) + math.sqrt(math.pi / 2) * math.erfc(ZIG_R / math.sqrt(2))
+ZIG_X = [_V / math.exp(-0.5 * ZIG_R**2), ZIG_R]
 for _i in range(1, 255):
     ZIG_X.append(math.sqrt(-2.0 * math.log(_V / ZIG_X[_i] + math.exp(-0.5 * ZIG_X[_i] ** 2))))
 ZIG_X.append(0.0)

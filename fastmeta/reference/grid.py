@@ -3,6 +3,7 @@
 Deliberately naive (objects as Python classes, one env per object, numpy RandomState draws) so
 that it reads like the spec; the kernels are tested against it, never against themselves.
 """
+
 import itertools
 
 import numpy as np
@@ -85,7 +86,7 @@ class RefGridEnv:
             self.bowl = Bowl()
             self.objects[(1, 1)] = self.bowl
             for i, cell in enumerate([(2, 0), (2, 1), (2, 2)]):
-                self.objects[cell] = Drawer((self.env_id // 4 ** i) % 4)
+                self.objects[cell] = Drawer((self.env_id // 4**i) % 4)
             return
         self.pos = [4, 4]
         p = PERMS[self.env_id % 24]
@@ -160,8 +161,14 @@ def create_env_id(kind, seed, test=False):
 class RefInstructionWrapper:
     """The instruction wrapper: draws, reward machine, first-episode options (dream.md §2.1–2.3)."""
 
-    def __init__(self, env, seed=None, first_episode_no_instruction=False,
-                 first_episode_no_optimization=False, fixed_instructions=False):
+    def __init__(
+        self,
+        env,
+        seed=None,
+        first_episode_no_instruction=False,
+        first_episode_no_optimization=False,
+        fixed_instructions=False,
+    ):
         self.env = env
         self.rng = np.random.RandomState(seed)
         self.n_ep = 0
@@ -172,7 +179,7 @@ class RefInstructionWrapper:
 
     def draw(self):
         if self.env.kind == "cooking":
-            contents = [(self.env.env_id // 4 ** i) % 4 for i in range(3)]
+            contents = [(self.env.env_id // 4**i) % 4 for i in range(3)]
             idx = self.rng.randint(3, size=2)
             return [contents[idx[0]], contents[idx[1]]]
         return list(GOALS[self.rng.randint(4)])

@@ -5,18 +5,20 @@ draws follow the order fastmeta documents in fastmeta/kernels/ray_maze.py, from 
 SplitMix64 slot stream, so a parity test can compare mazes, goals and trajectories exactly.
 Nothing here imports the rest of fastmeta.
 """
+
 import math
 
 from fastmeta.reference.first_explore_rng import Stream, initial_state
 
-E = 0.05            # edge thickness: hit points sit this far in front of the wall line
+E = 0.05  # edge thickness: hit points sit this far in front of the wall line
 STEP = 0.5
 SNAP = 0.1
 EP_LEN = 20
 SIDE_RAYS = 7
 GOAL_DEPTH = 0.3
-RAY_OFFSETS = [math.atan((j / SIDE_RAYS) * math.tan(math.pi / 3))
-               for j in range(-SIDE_RAYS, SIDE_RAYS + 1)]
+RAY_OFFSETS = [
+    math.atan((j / SIDE_RAYS) * math.tan(math.pi / 3)) for j in range(-SIDE_RAYS, SIDE_RAYS + 1)
+]
 
 
 def outer_walls():
@@ -155,8 +157,16 @@ def in_goal(goal, x, y):
 class RayMazeRef:
     """One slot of RayMaze: a lifetime of `episodes_per_lifetime` episodes per task."""
 
-    def __init__(self, seed, slot, p_reward=0.3, reward_value=1.0, penalty_value=-1.0,
-                 episodes_per_lifetime=6, task=None):
+    def __init__(
+        self,
+        seed,
+        slot,
+        p_reward=0.3,
+        reward_value=1.0,
+        penalty_value=-1.0,
+        episodes_per_lifetime=6,
+        task=None,
+    ):
         self.rng = Stream(initial_state(seed, slot))
         self.params = (p_reward, reward_value, penalty_value)
         self.lifetime = episodes_per_lifetime

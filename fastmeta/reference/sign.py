@@ -3,6 +3,7 @@
 Deliberately naive (lists, math, one agent): it is the yardstick the numba kernel is tested
 against, not an implementation to use.
 """
+
 import math
 
 RADIUS = 0.4
@@ -11,16 +12,28 @@ MAX_STEPS = 20
 
 # The 11 walls of sign.md §2.3 as (start, end) corner pairs in (x, z).
 WALLS = [
-    ((10, 6.5), (10, 0)), ((10, 0), (0, 0)), ((0, 0), (0, 6.5)), ((6, 6.5), (10, 6.5)),
-    ((0, 6.75), (0, 13)), ((0, 13), (6, 13)), ((10, 13), (10, 6.75)), ((10, 6.75), (6, 6.75)),
-    ((6, 13), (10, 13)), ((6, 6.75), (6, 6.5)), ((0, 6.5), (0, 6.75)),
+    ((10, 6.5), (10, 0)),
+    ((10, 0), (0, 0)),
+    ((0, 0), (0, 6.5)),
+    ((6, 6.5), (10, 6.5)),
+    ((0, 6.75), (0, 13)),
+    ((0, 13), (6, 13)),
+    ((10, 13), (10, 6.75)),
+    ((10, 6.75), (6, 6.75)),
+    ((6, 13), (10, 13)),
+    ((6, 6.75), (6, 6.5)),
+    ((0, 6.5), (0, 6.75)),
 ]
-BOX_R = math.sqrt(0.8 ** 2 + 0.8 ** 2) / 2
+BOX_R = math.sqrt(0.8**2 + 0.8**2) / 2
 KEY_R = 0.7355466643103704
 # (x, z, radius, type index, colour index) in DREAM's scan order; then the sign (radius 0).
 OBJECTS = [
-    (1, 1, BOX_R, 0, 0), (9, 1, BOX_R, 0, 1), (9, 5, BOX_R, 0, 2),
-    (5, 1, KEY_R, 1, 0), (1, 5, KEY_R, 1, 1), (1, 9, KEY_R, 1, 2),
+    (1, 1, BOX_R, 0, 0),
+    (9, 1, BOX_R, 0, 1),
+    (9, 5, BOX_R, 0, 2),
+    (5, 1, KEY_R, 1, 0),
+    (1, 5, KEY_R, 1, 1),
+    (1, 9, KEY_R, 1, 2),
 ]
 SIGN = (10, 10.25)
 
@@ -142,9 +155,12 @@ def _run_miniworld(job_path, out_path):
             if term or trunc:
                 break
         records.append([np.nan] * 6)  # end of this rollout
-    np.savez(out_path, frames=np.array(frames, dtype=np.uint8).reshape(-1, 60, 80, 3),
-             tops=np.array(tops, dtype=np.uint8).reshape(-1, 120, 160, 3),
-             records=np.array(records, dtype=np.float64).reshape(-1, 6))
+    np.savez(
+        out_path,
+        frames=np.array(frames, dtype=np.uint8).reshape(-1, 60, 80, 3),
+        tops=np.array(tops, dtype=np.uint8).reshape(-1, 120, 160, 3),
+        records=np.array(records, dtype=np.float64).reshape(-1, 6),
+    )
 
 
 if __name__ == "__main__":

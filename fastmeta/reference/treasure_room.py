@@ -4,6 +4,7 @@ Literal to the spec: a list of treasures with per-episode `collected` flags; aft
 every uncollected treasure on the new cell is collected and its value added (float32, in
 treasure order). Draws come from fastmeta's documented slot stream (x's, y's, then values).
 """
+
 import numpy as np
 
 from fastmeta.reference.first_explore_rng import Stream, initial_state
@@ -12,8 +13,18 @@ MOVES = {0: (0, 0), 1: (0, 1), 2: (1, 0), 3: (0, -1), 4: (-1, 0)}
 
 
 class TreasureRoomRef:
-    def __init__(self, seed, slot, minval=-4.0, maxval=2.0, k=8, roomsize=9, episode_length=None,
-                 episodes_per_lifetime=10, pinned=None):
+    def __init__(
+        self,
+        seed,
+        slot,
+        minval=-4.0,
+        maxval=2.0,
+        k=8,
+        roomsize=9,
+        episode_length=None,
+        episodes_per_lifetime=10,
+        pinned=None,
+    ):
         self.rng = Stream(initial_state(seed, slot))
         self.minval, self.maxval, self.k, self.room = minval, maxval, k, roomsize
         self.ep_len = roomsize if episode_length is None else episode_length
@@ -25,15 +36,20 @@ class TreasureRoomRef:
         xs = [self.rng.randint(self.room) for _ in range(self.k)]
         ys = [self.rng.randint(self.room) for _ in range(self.k)]
         top = np.nextafter(np.float32(self.maxval), np.float32(-np.inf))
-        vs = [min(np.float32(self.minval + (self.maxval - self.minval) * self.rng.uniform()), top)
-              for _ in range(self.k)]
+        vs = [
+            min(np.float32(self.minval + (self.maxval - self.minval) * self.rng.uniform()), top)
+            for _ in range(self.k)
+        ]
         return xs, ys, vs
 
     def meta_reset(self, task=None):
         if task is None:
             task = self.pinned if self.pinned is not None else self.sample()
-        self.tx, self.ty, self.tv = ([int(a) for a in task[0]], [int(a) for a in task[1]],
-                                     [np.float32(v) for v in task[2]])
+        self.tx, self.ty, self.tv = (
+            [int(a) for a in task[0]],
+            [int(a) for a in task[1]],
+            [np.float32(v) for v in task[2]],
+        )
         self.episode = 0
         self.begin_episode()
 

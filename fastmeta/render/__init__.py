@@ -2,6 +2,7 @@
 
 Nothing here is imported by `import fastmeta`; envs load it only when they render frames.
 """
+
 from fastmeta.render.egl import EGLUnavailableError, create_context
 
 __all__ = ["EGLUnavailableError", "create_context"]

@@ -5,6 +5,7 @@ display). Loading follows the 2020 engine: PNGs become RGB with row 0 at the bot
 order, so texture v = 0 is the last PNG row), and the key mesh is re-centred with the engine's
 rule, quirk included (see `load_key_mesh`).
 """
+
 from __future__ import annotations
 
 import functools
@@ -39,7 +40,8 @@ def data_dir() -> Path:
             return Path(root)
     raise AssetsNotFoundError(
         "the sign renderer uses MiniWorld's original textures and meshes, shipped as package "
-        "data of the `miniworld` package: pip install 'fastmeta[render]' (or miniworld==2.1.0)")
+        "data of the `miniworld` package: pip install 'fastmeta[render]' (or miniworld==2.1.0)"
+    )
 
 
 def texture_path(name: str) -> Path:

@@ -8,6 +8,7 @@ it); a given place is deterministic, so a run is reproducible for a given num_en
 moderngl has no multisample array textures or viewport arrays, so the few calls it lacks go
 straight to libGL (glvnd dispatches them to the current context, the moderngl one).
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -50,19 +51,28 @@ def _lib():
         _gl = ctypes.CDLL(find_library("GL") or "libGL.so.1")
         u, i, f = ctypes.c_uint, ctypes.c_int, ctypes.c_float
         sigs = {
-            "glGenTextures": (i, ctypes.POINTER(u)), "glDeleteTextures": (i, ctypes.POINTER(u)),
+            "glGenTextures": (i, ctypes.POINTER(u)),
+            "glDeleteTextures": (i, ctypes.POINTER(u)),
             "glGenFramebuffers": (i, ctypes.POINTER(u)),
             "glDeleteFramebuffers": (i, ctypes.POINTER(u)),
-            "glBindTexture": (u, u), "glActiveTexture": (u,), "glBindFramebuffer": (u, u),
+            "glBindTexture": (u, u),
+            "glActiveTexture": (u,),
+            "glBindFramebuffer": (u, u),
             "glTexImage3DMultisample": (u, i, u, i, i, i, ctypes.c_ubyte),
             "glTexImage3D": (u, i, i, i, i, i, i, u, u, ctypes.c_void_p),
             "glTexParameteri": (u, u, i),
-            "glFramebufferTexture": (u, u, u, i), "glFramebufferTextureLayer": (u, u, u, i, i),
-            "glCheckFramebufferStatus": (u,), "glBlitFramebuffer": (i,) * 8 + (u, u),
-            "glViewport": (i, i, i, i), "glClearColor": (f, f, f, f),
-            "glClearDepth": (ctypes.c_double,), "glClear": (u,),
-            "glDepthMask": (ctypes.c_ubyte,), "glColorMask": (ctypes.c_ubyte,) * 4,
-            "glEnable": (u,), "glDisable": (u,),
+            "glFramebufferTexture": (u, u, u, i),
+            "glFramebufferTextureLayer": (u, u, u, i, i),
+            "glCheckFramebufferStatus": (u,),
+            "glBlitFramebuffer": (i,) * 8 + (u, u),
+            "glViewport": (i, i, i, i),
+            "glClearColor": (f, f, f, f),
+            "glClearDepth": (ctypes.c_double,),
+            "glClear": (u,),
+            "glDepthMask": (ctypes.c_ubyte,),
+            "glColorMask": (ctypes.c_ubyte,) * 4,
+            "glEnable": (u,),
+            "glDisable": (u,),
             "glViewportArrayv": (u, i, ctypes.POINTER(f)),
             "glScissorArrayv": (u, i, ctypes.POINTER(i)),
         }
@@ -93,8 +103,16 @@ class LayeredTarget:
     average (about 1% of values then differ by 1 of 255).
     """
 
-    def __init__(self, ctx, width: int, height: int, views: int, samples: int,
-                 msaa_storage: str = "u8", max_viewports: int = 16):
+    def __init__(
+        self,
+        ctx,
+        width: int,
+        height: int,
+        views: int,
+        samples: int,
+        msaa_storage: str = "u8",
+        max_viewports: int = 16,
+    ):
         gl = _lib()
         self.ctx, self.width, self.height, self.views = ctx, width, height, views
         self.samples = samples
@@ -113,16 +131,18 @@ class LayeredTarget:
             fmt = GL_RGBA32F if msaa_storage == "f32" else GL_RGBA8
             gl.glTexImage3DMultisample(target, samples, fmt, layer_w, layer_h, self.layers, 1)
             gl.glBindTexture(target, depth)
-            gl.glTexImage3DMultisample(target, samples, DEPTH_FORMAT, layer_w, layer_h,
-                                       self.layers, 1)
+            gl.glTexImage3DMultisample(
+                target, samples, DEPTH_FORMAT, layer_w, layer_h, self.layers, 1
+            )
         else:
             # Without MSAA the engine draws straight into an 8-bit target (sign.md §7.1, §7.6).
             target = GL_TEXTURE_2D_ARRAY
-            for tex, fmt, base, typ in ((colour, GL_RGBA8, GL_RGBA, GL_UNSIGNED_BYTE),
-                                        (depth, DEPTH_FORMAT, GL_DEPTH_COMPONENT, GL_FLOAT)):
+            for tex, fmt, base, typ in (
+                (colour, GL_RGBA8, GL_RGBA, GL_UNSIGNED_BYTE),
+                (depth, DEPTH_FORMAT, GL_DEPTH_COMPONENT, GL_FLOAT),
+            ):
                 gl.glBindTexture(target, tex)
-                gl.glTexImage3D(target, 0, fmt, layer_w, layer_h, self.layers, 0, base, typ,
-                                None)
+                gl.glTexImage3D(target, 0, fmt, layer_w, layer_h, self.layers, 0, base, typ, None)
                 gl.glTexParameteri(target, GL_TEXTURE_MIN_FILTER, GL_NEAREST)
                 gl.glTexParameteri(target, GL_TEXTURE_MAG_FILTER, GL_NEAREST)
         gl.glBindTexture(target, 0)
@@ -137,8 +157,15 @@ class LayeredTarget:
             self.release()
             raise RuntimeError(f"layered framebuffer incomplete (status 0x{status:x})")
         k = np.arange(self.per_layer)
-        rects = np.stack([k % self.grid * width, k // self.grid * height,
-                          np.full_like(k, width), np.full_like(k, height)], 1)
+        rects = np.stack(
+            [
+                k % self.grid * width,
+                k // self.grid * height,
+                np.full_like(k, width),
+                np.full_like(k, height),
+            ],
+            1,
+        )
         self._viewports = (ctypes.c_float * rects.size)(*rects.ravel().tolist())
         self._scissors = (ctypes.c_int * rects.size)(*rects.ravel().tolist())
         self.layer_size = (layer_w, layer_h)
@@ -184,8 +211,9 @@ class LayeredTarget:
         w, h, cols = self.width, self.height, self.cols
         rows = -(-m // cols)
         n = rows * h * self.atlas_width * 3
-        self.atlas.read_into(self.pixels[:n], viewport=(0, 0, self.atlas_width, rows * h),
-                             components=3, alignment=1)
+        self.atlas.read_into(
+            self.pixels[:n], viewport=(0, 0, self.atlas_width, rows * h), components=3, alignment=1
+        )
         return self.pixels[:n].reshape(rows, h, cols, w, 3)
 
     def release(self) -> None:

@@ -9,6 +9,7 @@ fixed-function look (sign.md §7): a directional light along (1, 3.5, 1), per-ve
 0.65 + 0.7 max(0, n.L) clamped, key normals left 1/0.3 too long, texel modulation with
 trilinear mipmaps.
 """
+
 from __future__ import annotations
 
 import math
@@ -19,8 +20,16 @@ from fastmeta.kernels.sign_physics import OBJ_POS
 from fastmeta.render import assets
 from fastmeta.render.egl import create_context
 from fastmeta.render.layers import LayeredTarget
-from fastmeta.render.sign_scene import (FLOATS_PER_VERTEX, TEX_CEIL, TEX_FLOOR, TEX_NONE,
-                                        TEX_WALL, box_vertices, key_vertices, static_vertices)
+from fastmeta.render.sign_scene import (
+    FLOATS_PER_VERTEX,
+    TEX_CEIL,
+    TEX_FLOOR,
+    TEX_NONE,
+    TEX_WALL,
+    box_vertices,
+    key_vertices,
+    static_vertices,
+)
 
 WIDTH, HEIGHT = 80, 60
 TOP_WIDTH, TOP_HEIGHT = 160, 120
@@ -29,7 +38,7 @@ CAM_HEIGHT = 1.5
 FOV_Y, Z_NEAR, Z_FAR = 60.0, 0.04, 100.0
 KEY_HEIGHT = 0.6
 # The engine hands GL (1, 3.5, 1, 0): light_pos + [1] broadcasts, so the light is directional.
-LIGHT_DIR = np.array([1.0, 3.5, 1.0]) / math.sqrt(1 + 3.5 ** 2 + 1)
+LIGHT_DIR = np.array([1.0, 3.5, 1.0]) / math.sqrt(1 + 3.5**2 + 1)
 # Views per pass: larger passes amortise the per-pass work (measured best at 128 on llvmpipe
 # with 2 threads, once views share layers; see layers.py).
 VIEWS_PER_PASS = {"msaa": 128, "single": 128, "top-msaa": 32, "top": 32}
@@ -114,7 +123,7 @@ _FRAGMENT = {
     "flat": "vec3 texel() { return vec3(1.0); }",
     "tex": "uniform sampler2D tex;\nvec3 texel() { return texture(tex, v_uv).rgb; }",
     "glyph": "uniform sampler2DArray tex;\n"
-             "vec3 texel() { return texture(tex, vec3(v_uv, v_layer)).rgb; }",
+    "vec3 texel() { return texture(tex, vec3(v_uv, v_layer)).rgb; }",
 }
 _FRAGMENT_MAIN = """
 #version 330
@@ -159,29 +168,49 @@ void main() {
     %s
 }
 """
+
+
 def _resolve_ms(samples: int) -> str:
     # Unrolled for the sample count in use: llvmpipe runs shader loops slowly.
     terms = " + ".join(f"texelFetch(layers, p, {k})" for k in range(samples))
     return f"f_color = ({terms}) / {float(samples)};"
+
+
 _RESOLVE_SINGLE = "f_color = texelFetch(layers, p, 0);"
 
-_ATTRS = (("in_pos", 3), ("in_normal", 3), ("in_uv", 2), ("in_color", 3), ("in_tex", 1),
-          ("in_sign", 1))
+_ATTRS = (
+    ("in_pos", 3),
+    ("in_normal", 3),
+    ("in_uv", 2),
+    ("in_color", 3),
+    ("in_tex", 1),
+    ("in_sign", 1),
+)
 # Slack (metres) on the bounding spheres of the first-person culling test, so float rounding
 # can never cull an object that would have touched a pixel.
 CULL_MARGIN = 0.05
 # Static geometry is drawn per material, in this order: (name, program, texture unit).
-_MATERIALS = (("wall", "tex", 1), ("floor", "tex", 2), ("ceil", "tex", 3), ("glyph", "glyph", 4),
-              ("flat", "flat", None))
+_MATERIALS = (
+    ("wall", "tex", 1),
+    ("floor", "tex", 2),
+    ("ceil", "tex", 3),
+    ("glyph", "glyph", 4),
+    ("flat", "flat", None),
+)
 _MATERIAL_OF_TEX = {TEX_WALL: "wall", TEX_FLOOR: "floor", TEX_CEIL: "ceil", TEX_NONE: "flat"}
 
 
 def perspective(fovy_deg: float, aspect: float, near: float, far: float) -> np.ndarray:
     """gluPerspective's matrix (row-major)."""
     f = 1.0 / math.tan(math.radians(fovy_deg) / 2)
-    return np.array([[f / aspect, 0, 0, 0], [0, f, 0, 0],
-                     [0, 0, (far + near) / (near - far), 2 * far * near / (near - far)],
-                     [0, 0, -1, 0]])
+    return np.array(
+        [
+            [f / aspect, 0, 0, 0],
+            [0, f, 0, 0],
+            [0, 0, (far + near) / (near - far), 2 * far * near / (near - far)],
+            [0, 0, -1, 0],
+        ]
+    )
 
 
 def top_matrix(width: int, height: int) -> np.ndarray:
@@ -195,10 +224,15 @@ def top_matrix(width: int, height: int) -> np.ndarray:
     elif w / h < fb_aspect:
         extra = h * fb_aspect - w
         min_x, max_x = min_x - extra / 2, max_x + extra / 2
-    l, r, b, t, n, f = min_x, max_x, -max_z, -min_z, -100.0, 100.0
-    ortho = np.array([[2 / (r - l), 0, 0, -(r + l) / (r - l)],
-                      [0, 2 / (t - b), 0, -(t + b) / (t - b)],
-                      [0, 0, -2 / (f - n), -(f + n) / (f - n)], [0, 0, 0, 1]])
+    left, right, bottom, top, near, far = min_x, max_x, -max_z, -min_z, -100.0, 100.0
+    ortho = np.array(
+        [
+            [2 / (right - left), 0, 0, -(right + left) / (right - left)],
+            [0, 2 / (top - bottom), 0, -(top + bottom) / (top - bottom)],
+            [0, 0, -2 / (far - near), -(far + near) / (far - near)],
+            [0, 0, 0, 1],
+        ]
+    )
     # Looking down: eye coordinates are (x, -z, y).
     look = np.array([[1, 0, 0, 0], [0, 0, -1, 0], [0, 1, 0, 0], [0, 0, 0, 1]], dtype=float)
     return ortho @ look
@@ -238,13 +272,21 @@ class SignRenderer:
     differs by 1 (of 255) in about 1% of values. `max_views` caps the views drawn per pass.
     """
 
-    def __init__(self, samples: int = 8, backend: str = "egl", msaa_storage: str = "u8",
-                 max_views: int | None = None):
+    def __init__(
+        self,
+        samples: int = 8,
+        backend: str = "egl",
+        msaa_storage: str = "u8",
+        max_views: int | None = None,
+    ):
         samples = _check_samples(samples)
         if msaa_storage not in MSAA_STORAGE:
             raise ValueError(f"msaa_storage must be one of {MSAA_STORAGE}, got {msaa_storage!r}")
-        if max_views is not None and (isinstance(max_views, bool) or not isinstance(
-                max_views, (int, np.integer)) or max_views < 1):
+        if max_views is not None and (
+            isinstance(max_views, bool)
+            or not isinstance(max_views, (int, np.integer))
+            or max_views < 1
+        ):
             raise ValueError(f"max_views must be a positive int or None, got {max_views!r}")
         self.ctx = create_context(backend)
         if "GL_ARB_shader_viewport_layer_array" not in self.ctx.extensions:
@@ -252,13 +294,16 @@ class SignRenderer:
             raise RuntimeError(
                 "the OpenGL driver lacks GL_ARB_shader_viewport_layer_array, which the batched "
                 "renderer uses to give every view its own layer (Mesa >= 18 and current GPU "
-                f"drivers have it); driver: {self.ctx.info.get('GL_RENDERER')}")
+                f"drivers have it); driver: {self.ctx.info.get('GL_RENDERER')}"
+            )
         self.requested_samples = samples
         self.samples = min(samples, max(1, self.ctx.max_samples))
         self.msaa_storage = msaa_storage
         ms = self.samples > 1
-        self._per_pass = {False: VIEWS_PER_PASS["msaa" if ms else "single"],
-                          True: VIEWS_PER_PASS["top-msaa" if ms else "top"]}
+        self._per_pass = {
+            False: VIEWS_PER_PASS["msaa" if ms else "single"],
+            True: VIEWS_PER_PASS["top-msaa" if ms else "top"],
+        }
         if max_views is not None:
             self._per_pass = {k: min(v, int(max_views)) for k, v in self._per_pass.items()}
         self.max_views = max(self._per_pass.values())
@@ -285,22 +330,25 @@ class SignRenderer:
         floor = assets.load_texture("floor_tiles_bw")
         ceil = assets.load_texture("concrete_tiles")
         glyphs = np.stack([assets.load_texture(assets.glyph_name(ch)) for ch in assets.GLYPHS])
-        self._textures = [self._texture(walls, 1), self._texture(floor, 2),
-                          self._texture(ceil, 3)]
-        gl = ctx.texture_array((glyphs.shape[2], glyphs.shape[1], len(glyphs)), 4,
-                               self._rgba(glyphs))
+        self._textures = [self._texture(walls, 1), self._texture(floor, 2), self._texture(ceil, 3)]
+        gl = ctx.texture_array(
+            (glyphs.shape[2], glyphs.shape[1], len(glyphs)), 4, self._rgba(glyphs)
+        )
         gl.build_mipmaps()
         gl.use(4)
         self._textures.append(gl)
 
-        self._progs = {k: ctx.program(vertex_shader=_VERTEX, fragment_shader=_FRAGMENT_MAIN % f)
-                       for k, f in _FRAGMENT.items()}
+        self._progs = {
+            k: ctx.program(vertex_shader=_VERTEX, fragment_shader=_FRAGMENT_MAIN % f)
+            for k, f in _FRAGMENT.items()
+        }
         key_pos, key_nrm, _ = assets.load_key_mesh("blue")
         self.key_scale = KEY_HEIGHT / float(key_pos[:, :, 1].max())
         for prog in self._progs.values():
             self._set(prog, views=0, key_scale=self.key_scale, light_dir=tuple(LIGHT_DIR))
-            prog["proj"].write(perspective(FOV_Y, WIDTH / HEIGHT, Z_NEAR, Z_FAR)
-                               .T.astype("f4").tobytes())
+            prog["proj"].write(
+                perspective(FOV_Y, WIDTH / HEIGHT, Z_NEAR, Z_FAR).T.astype("f4").tobytes()
+            )
             prog["top_proj"].write(top_matrix(TOP_WIDTH, TOP_HEIGHT).T.astype("f4").tobytes())
             if prog.get("obj_pos", None) is not None:
                 prog["obj_pos"].write(OBJ_POS.astype("f4").tobytes())
@@ -309,8 +357,10 @@ class SignRenderer:
         # Static geometry, grouped by material: one range of one buffer per material.
         verts = static_vertices(floor.shape[1], ceil.shape[1], walls.shape[1])
         tex = np.rint(verts[:, 11]).astype(int)
-        groups = [verts[np.vectorize(lambda t: _MATERIAL_OF_TEX.get(t, "glyph"))(tex) == name]
-                  for name, _, _ in _MATERIALS]
+        groups = [
+            verts[np.vectorize(lambda t: _MATERIAL_OF_TEX.get(t, "glyph"))(tex) == name]
+            for name, _, _ in _MATERIALS
+        ]
         self._world = []
         for (name, prog, unit), g in zip(_MATERIALS, groups):
             self._world.append((self._vao(prog, g), unit))
@@ -324,21 +374,26 @@ class SignRenderer:
         kv, index = np.unique(key_vertices(key_pos, key_nrm), axis=0, return_inverse=True)
         self._keys = self._vao("flat", kv, index.astype("i4").ravel(), instances=self._inst[2])
         # Bounding spheres on the object's vertical axis (yaw-invariant): (centre y, radius).
-        self._spheres = {1: _axis_sphere(boxes[:, 0:3]),
-                         2: _axis_sphere(kv[:, 0:3] * self.key_scale)}
+        self._spheres = {
+            1: _axis_sphere(boxes[:, 0:3]),
+            2: _axis_sphere(kv[:, 0:3] * self.key_scale),
+        }
         self._all_inst = np.stack(np.divmod(np.arange(self.max_views * 3), 3), 1).astype("f4")
         marker = np.zeros((3, FLOATS_PER_VERTEX), dtype="f4")
         marker[:, 0:2] = [(1.0, 0.0), (-0.75, -0.75), (-0.75, 0.75)]
-        marker[:, 4] = 1.0          # normal +y: fully lit
-        marker[:, 8] = 1.0          # red
+        marker[:, 4] = 1.0  # normal +y: fully lit
+        marker[:, 8] = 1.0  # red
         marker[:, 12] = -1.0
         self._marker = self._vao("flat", marker)
 
         self._resolve = {}
-        for ms, sampler, body in ((True, "sampler2DMSArray", _resolve_ms(self.samples)),
-                                  (False, "sampler2DArray", _RESOLVE_SINGLE)):
-            prog = ctx.program(vertex_shader=_RESOLVE_VERTEX,
-                               fragment_shader=_RESOLVE_FRAGMENT % (sampler, body))
+        for ms, sampler, body in (
+            (True, "sampler2DMSArray", _resolve_ms(self.samples)),
+            (False, "sampler2DArray", _RESOLVE_SINGLE),
+        ):
+            prog = ctx.program(
+                vertex_shader=_RESOLVE_VERTEX, fragment_shader=_RESOLVE_FRAGMENT % (sampler, body)
+            )
             self._set(prog, layers=RESOLVE_UNIT)
             self._resolve[ms] = (prog, ctx.vertex_array(prog, []))
 
@@ -359,7 +414,7 @@ class SignRenderer:
         prog = self._progs[prog_name]
         buf = self.ctx.buffer(np.ascontiguousarray(vertices, dtype="f4").tobytes())
         fmt, names = [], []
-        for name, size in _ATTRS:   # skip the attributes this program does not use
+        for name, size in _ATTRS:  # skip the attributes this program does not use
             if prog.get(name, None) is not None:
                 fmt.append(f"{size}f")
                 names.append(name)
@@ -389,8 +444,14 @@ class SignRenderer:
             if tgt is not None:
                 tgt.release()
             tile = (TOP_WIDTH, TOP_HEIGHT) if top else (WIDTH, HEIGHT)
-            tgt = LayeredTarget(self.ctx, *tile, need, self.samples, self.msaa_storage,
-                                max_viewports=int(self.ctx.info.get("GL_MAX_VIEWPORTS", 1)))
+            tgt = LayeredTarget(
+                self.ctx,
+                *tile,
+                need,
+                self.samples,
+                self.msaa_storage,
+                max_viewports=int(self.ctx.info.get("GL_MAX_VIEWPORTS", 1)),
+            )
             self._targets[top] = tgt
         return tgt
 
@@ -432,7 +493,7 @@ class SignRenderer:
             self._set(prog, mode=0, tex=unit)
             vao.render(instances=m)
         for mode, (prog, vao) in ((1, self._boxes), (2, self._keys)):
-            inst = self._all_inst[:3 * m] if top else self._instances(mode, pos, theta)
+            inst = self._all_inst[: 3 * m] if top else self._instances(mode, pos, theta)
             if len(inst):
                 self._inst[mode].write(inst.tobytes())
                 prog["mode"].value = mode
@@ -448,16 +509,17 @@ class SignRenderer:
         llvmpipe their triangles would still cost vertex and set-up work on the main thread."""
         cy, radius = self._spheres[mode]
         r = radius + CULL_MARGIN
-        obj = OBJ_POS[3 * (mode - 1):3 * mode]
+        obj = OBJ_POS[3 * (mode - 1) : 3 * mode]
         dx = obj[None, :, 0] - pos[:, 0, None]
         dz = obj[None, :, 1] - pos[:, 1, None]
         c, s = np.cos(theta)[:, None], np.sin(theta)[:, None]
-        xv = s * dx + c * dz          # eye space, as the vertex shader computes it
+        xv = s * dx + c * dz  # eye space, as the vertex shader computes it
         zv = -(c * dx - s * dz)
         yv = cy - CAM_HEIGHT
         (cx, sx), (cyv, syv) = _HALF_FOV
-        seen = ((np.abs(xv) * cx + zv * sx <= r) & (abs(yv) * cyv + zv * syv <= r)
-                & (zv + Z_NEAR <= r))
+        seen = (
+            (np.abs(xv) * cx + zv * sx <= r) & (abs(yv) * cyv + zv * syv <= r) & (zv + Z_NEAR <= r)
+        )
         views, objs = np.nonzero(seen)
         return np.stack([views, objs], 1).astype("f4")
 
@@ -465,8 +527,9 @@ class SignRenderer:
         ms = tgt.samples > 1
         prog, vao = self._resolve[ms]
         tgt.end()
-        self._set(prog, tile=(tgt.width, tgt.height), atlas=tgt.atlas.size,
-                  cols=tgt.cols, grid=tgt.grid)
+        self._set(
+            prog, tile=(tgt.width, tgt.height), atlas=tgt.atlas.size, cols=tgt.cols, grid=tgt.grid
+        )
         tgt.bind_layers(RESOLVE_UNIT)
         self.ctx.disable(self.ctx.DEPTH_TEST | self.ctx.CULL_FACE)
         tgt.atlas.use()
@@ -479,17 +542,23 @@ class SignRenderer:
         cols, th, tw = tgt.cols, tgt.height, tgt.width
         full = m // cols
         if full:
-            np.copyto(out[:full * cols].reshape((full, cols, th, tw, 3), copy=False), tiles[:full])
+            np.copyto(out[: full * cols].reshape((full, cols, th, tw, 3), copy=False), tiles[:full])
         rest = m - full * cols
         if rest:
-            np.copyto(out[full * cols:m], tiles[full, :rest])
+            np.copyto(out[full * cols : m], tiles[full, :rest])
 
     def render_one(self, x, z, theta, yaw=(0.0,) * 6, sign=0, top=False) -> np.ndarray:
         """One (H, W, 3) frame for a single pose (convenience for tests and tools)."""
         shape = (TOP_HEIGHT, TOP_WIDTH, 3) if top else (HEIGHT, WIDTH, 3)
         out = np.zeros((1, *shape), dtype=np.uint8)
-        self.render(np.array([[x, z]], float), np.array([theta], float),
-                    np.asarray(yaw, float).reshape(1, 6), np.array([sign]), out, top=top)
+        self.render(
+            np.array([[x, z]], float),
+            np.array([theta], float),
+            np.asarray(yaw, float).reshape(1, 6),
+            np.array([sign]),
+            out,
+            top=top,
+        )
         return out[0]
 
     def release(self) -> None:
@@ -499,8 +568,11 @@ class SignRenderer:
         with self.ctx:
             for tgt in self._targets.values():
                 tgt.release()
-            vaos = [v for (_, v), _ in self._world] + [self._boxes[1], self._keys[1],
-                                                        self._marker[1]]
+            vaos = [v for (_, v), _ in self._world] + [
+                self._boxes[1],
+                self._keys[1],
+                self._marker[1],
+            ]
             vaos += [v for _, v in self._resolve.values()]
             progs = list(self._progs.values()) + [p for p, _ in self._resolve.values()]
             for obj in (*vaos, *progs, self._view_tex, *self._textures, *self._buffers):

@@ -5,6 +5,7 @@ Every vertex is 13 float32: position (3), normal (3), texture uv (2), colour (3)
 belongs to). Quads keep the engine's vertex order, so the counter-clockwise front faces and the
 back-face culling match.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,8 +21,12 @@ TEX_NONE, TEX_WALL, TEX_FLOOR, TEX_CEIL, TEX_GLYPH = 0, 1, 2, 3, 4
 FLOATS_PER_VERTEX = 13
 
 # Rooms as (min_x, max_x, min_z, max_z), in creation order (the connector is made by the engine).
-ROOMS = ((0.0, 10.0, 0.0, 6.5), (0.0, 6.0, 6.75, 13.0), (6.0, 10.0, 6.75, 13.0),
-         (0.0, 6.0, 6.5, 6.75))
+ROOMS = (
+    (0.0, 10.0, 0.0, 6.5),
+    (0.0, 6.0, 6.75, 13.0),
+    (6.0, 10.0, 6.75, 13.0),
+    (0.0, 6.0, 6.5, 6.75),
+)
 # Texture u at each wall's start corner: wall 4 starts 6 m along its edge, after the opening.
 WALL_U0 = (0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0)
 SIGN_CENTRE = (10.0, 1.35, 10.25)
@@ -49,11 +54,16 @@ def room_vertices(floor_size: int, ceil_size: int, wall_size: int) -> list:
     for x0, x1, z0, z1 in ROOMS:
         outline = [(x1, z1), (x1, z0), (x0, z0), (x0, z1)]
         fc = TEX_DENSITY / floor_size
-        out += _polygon([_vertex((x, 0.0, z), (0, 1, 0), (x * fc, z * fc), tex=TEX_FLOOR)
-                         for x, z in outline])
+        out += _polygon(
+            [_vertex((x, 0.0, z), (0, 1, 0), (x * fc, z * fc), tex=TEX_FLOOR) for x, z in outline]
+        )
         cc = TEX_DENSITY / ceil_size
-        out += _polygon([_vertex((x, WALL_HEIGHT, z), (0, -1, 0), (x * cc, z * cc), tex=TEX_CEIL)
-                         for x, z in outline[::-1]])
+        out += _polygon(
+            [
+                _vertex((x, WALL_HEIGHT, z), (0, -1, 0), (x * cc, z * cc), tex=TEX_CEIL)
+                for x, z in outline[::-1]
+            ]
+        )
     wc = TEX_DENSITY / wall_size
     for (end, start), u0 in zip(WALL_SEGS, WALL_U0):
         d = end - start
@@ -63,12 +73,14 @@ def room_vertices(floor_size: int, ceil_size: int, wall_size: int) -> list:
         v_b = WALL_HEIGHT * wc
         sx, sz = start
         ex, ez = end
-        out += _quad([
-            _vertex((sx, 0.0, sz), n, (u_a, 0.0), tex=TEX_WALL),
-            _vertex((sx, WALL_HEIGHT, sz), n, (u_a, v_b), tex=TEX_WALL),
-            _vertex((ex, WALL_HEIGHT, ez), n, (u_b, v_b), tex=TEX_WALL),
-            _vertex((ex, 0.0, ez), n, (u_b, 0.0), tex=TEX_WALL),
-        ])
+        out += _quad(
+            [
+                _vertex((sx, 0.0, sz), n, (u_a, 0.0), tex=TEX_WALL),
+                _vertex((sx, WALL_HEIGHT, sz), n, (u_a, v_b), tex=TEX_WALL),
+                _vertex((ex, WALL_HEIGHT, ez), n, (u_b, v_b), tex=TEX_WALL),
+                _vertex((ex, 0.0, ez), n, (u_b, 0.0), tex=TEX_WALL),
+            ]
+        )
     return out
 
 
@@ -98,8 +110,14 @@ def sign_vertices(text_index: int) -> list:
         z1 = z0 + 1
         t = TEX_GLYPH + GLYPHS.index(ch)
         n = (1, 0, 0)
-        out += _quad([v((sx, hy, z0), n, (1, 1), tex=t), v((sx, hy, z1), n, (0, 1), tex=t),
-                      v((sx, -hy, z1), n, (0, 0), tex=t), v((sx, -hy, z0), n, (1, 0), tex=t)])
+        out += _quad(
+            [
+                v((sx, hy, z0), n, (1, 1), tex=t),
+                v((sx, hy, z1), n, (0, 1), tex=t),
+                v((sx, -hy, z1), n, (0, 0), tex=t),
+                v((sx, -hy, z0), n, (1, 0), tex=t),
+            ]
+        )
     black = (0.0, 0.0, 0.0)
     sides = [
         ((0, 0, -1), [(0, hy, -hz), (sx, hy, -hz), (sx, -hy, -hz), (0, -hy, -hz)]),

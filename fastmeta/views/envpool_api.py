@@ -14,6 +14,7 @@ ignores that slot's action. Observations are the meta-RL Dict of fastmeta.views.
 Every `env_id` is checked (integer dtype, 1-D, in range, distinct, and in hand: received and not
 sent since) before any slot moves.
 """
+
 from __future__ import annotations
 
 import collections
@@ -28,10 +29,18 @@ def list_all_envs() -> list[str]:
     return sorted(s.gym_id.split("/", 1)[1] for s in ENVS.values() if s.gym_id)
 
 
-def make(task_id: str, env_type: str = "gymnasium", num_envs: int = 1, batch_size: int | None = None,
-         seed: int = 0, **kwargs):
+def make(
+    task_id: str,
+    env_type: str = "gymnasium",
+    num_envs: int = 1,
+    batch_size: int | None = None,
+    seed: int = 0,
+    **kwargs,
+):
     if env_type != "gymnasium":
-        raise ValueError(f"env_type must be 'gymnasium' (the only API fastmeta serves), got {env_type!r}")
+        raise ValueError(
+            f"env_type must be 'gymnasium' (the only API fastmeta serves), got {env_type!r}"
+        )
     return EnvPoolStyleEnv(task_id, num_envs, batch_size, seed, **kwargs)
 
 
@@ -43,23 +52,27 @@ class EnvPoolStyleEnv:
     def __init__(self, task_id, num_envs, batch_size, seed, **kwargs):
         spec = resolve(task_id)
         num_envs = check_positive_int("num_envs", num_envs)
-        batch_size = num_envs if batch_size is None else check_positive_int("batch_size", batch_size)
+        batch_size = (
+            num_envs if batch_size is None else check_positive_int("batch_size", batch_size)
+        )
         if batch_size > num_envs:
             raise ValueError(f"batch_size must be in [1, num_envs={num_envs}], got {batch_size}")
         if "autoreset_mode" in kwargs:
-            raise ValueError("the envpool convention autoresets on the next step; "
-                             "autoreset_mode cannot be set")
+            raise ValueError(
+                "the envpool convention autoresets on the next step; autoreset_mode cannot be set"
+            )
         self._vec = make_vector(spec.name, num_envs=num_envs, seed=seed, **kwargs)
         self.spec = spec
-        self.config = dict(task_id=task_id, num_envs=num_envs, batch_size=batch_size, seed=seed,
-                           **kwargs)
+        self.config = dict(
+            task_id=task_id, num_envs=num_envs, batch_size=batch_size, seed=seed, **kwargs
+        )
         self.num_envs, self.batch_size = num_envs, batch_size
         self.observation_space = self._vec.single_observation_space
         self.action_space = self._vec.single_action_space
         self._all = np.arange(num_envs, dtype=np.int64)
         self._ready: collections.deque = collections.deque()
         self._results: dict = {}
-        self._in_hand = np.zeros(num_envs, dtype=bool)   # received, not sent since
+        self._in_hand = np.zeros(num_envs, dtype=bool)  # received, not sent since
         self._started = False
 
     # -- synchronous ----------------------------------------------------------------------
@@ -105,16 +118,23 @@ class EnvPoolStyleEnv:
 
     def recv(self):
         if len(self._ready) < self.batch_size:
-            raise RuntimeError(f"only {len(self._ready)} envs are ready, batch_size is "
-                               f"{self.batch_size}; send() more actions first")
+            raise RuntimeError(
+                f"only {len(self._ready)} envs are ready, batch_size is "
+                f"{self.batch_size}; send() more actions first"
+            )
         ids = np.array([self._ready.popleft() for _ in range(self.batch_size)], dtype=np.int64)
         res = [self._results.pop(int(i)) for i in ids]
         self._in_hand[ids] = True
         obs = {k: np.stack([r[0][k] for r in res]) for k in res[0][0]}
         info = {k: np.array([r[4][k] for r in res]) for k in res[0][4]}
         info["env_id"] = ids
-        return (obs, np.array([r[1] for r in res]), np.array([r[2] for r in res]),
-                np.array([r[3] for r in res]), info)
+        return (
+            obs,
+            np.array([r[1] for r in res]),
+            np.array([r[2] for r in res]),
+            np.array([r[3] for r in res]),
+            info,
+        )
 
     def close(self):
         self._vec.close()
@@ -125,12 +145,19 @@ class EnvPoolStyleEnv:
             raise RuntimeError("call reset() or async_reset() first")
         away = ids[~self._in_hand[ids]]
         if away.size:
-            raise ValueError(f"env_id {away[:5].tolist()} not in hand: their results have not "
-                             "been received since they were last sent (recv() first)")
+            raise ValueError(
+                f"env_id {away[:5].tolist()} not in hand: their results have not "
+                "been received since they were last sent (recv() first)"
+            )
 
     def _stash(self, ids, obs, rew, term, trunc, info) -> None:
         for k, i in enumerate(ids.tolist()):
-            self._results[i] = ({key: v[k] for key, v in obs.items()}, float(rew[k]),
-                                bool(term[k]), bool(trunc[k]), {key: v[k] for key, v in info.items()})
+            self._results[i] = (
+                {key: v[k] for key, v in obs.items()},
+                float(rew[k]),
+                bool(term[k]),
+                bool(trunc[k]),
+                {key: v[k] for key, v in info.items()},
+            )
             self._ready.append(i)
         self._in_hand[ids] = False

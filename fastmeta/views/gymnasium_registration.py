@@ -3,6 +3,7 @@
 The entry points are the registry's `make_single` / `make_vector`, so `make_vec` returns a real
 batched VectorEnv (fastmeta.views.gymnasium_views.MetaVectorEnv), not a loop of single envs.
 """
+
 import gymnasium
 
 from fastmeta.registry import ENVS

@@ -29,6 +29,7 @@ each batch before the next step).
 
 `MetaEnv` is one slot as a `gymnasium.Env` (`gymnasium.make`); its `reset()` starts a new trial.
 """
+
 from __future__ import annotations
 
 import gymnasium
@@ -37,8 +38,13 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from fastmeta.envs.base import (as_int_array, check_actions, check_choice, check_index_array,
-                                check_seed)
+from fastmeta.envs.base import (
+    as_int_array,
+    check_actions,
+    check_choice,
+    check_index_array,
+    check_seed,
+)
 from fastmeta.kernels.meta_view import flat, publish_step
 
 RESET_OPTIONS = ("tasks", "instructions")
@@ -51,7 +57,8 @@ def meta_observation_space(env) -> spaces.Dict:
         space["observation"] = env.single_observation_space
     if env.instruction_highs:
         space["instruction"] = spaces.Box(
-            0, np.array(env.instruction_highs, dtype=np.int64) - 1, dtype=np.int64)
+            0, np.array(env.instruction_highs, dtype=np.int64) - 1, dtype=np.int64
+        )
     space["prev_action"] = spaces.Discrete(int(env.single_action_space.n) + 1)
     space["prev_reward"] = spaces.Box(-np.inf, np.inf, shape=(1,), dtype=np.float32)
     space["episode_start"] = spaces.Discrete(2)
@@ -93,12 +100,19 @@ class MetaVectorEnv(VectorEnv):
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": ["rgb_array"]}
 
-    def __init__(self, env, autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
-                 first_episode_no_optimization: bool = False, copy: bool = True,
-                 render_mode: str | None = None, prev_action_reset: str = "trial"):
+    def __init__(
+        self,
+        env,
+        autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
+        first_episode_no_optimization: bool = False,
+        copy: bool = True,
+        render_mode: str | None = None,
+        prev_action_reset: str = "trial",
+    ):
         self.env = env
-        self.prev_action_reset = check_choice("prev_action_reset", prev_action_reset,
-                                              ("trial", "episode"))
+        self.prev_action_reset = check_choice(
+            "prev_action_reset", prev_action_reset, ("trial", "episode")
+        )
         self.num_envs = n = env.num_envs
         self.autoreset_mode = parse_autoreset_mode(autoreset_mode)
         self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
@@ -112,12 +126,14 @@ class MetaVectorEnv(VectorEnv):
         self._has_obs = "observation" in self.single_observation_space.spaces
         self._has_instr = "instruction" in self.single_observation_space.spaces
         self._has_task_id = env.num_tasks is not None
-        self._obs = {k: np.zeros((n, *s.shape), dtype=s.dtype)
-                     for k, s in self.single_observation_space.spaces.items()}
+        self._obs = {
+            k: np.zeros((n, *s.shape), dtype=s.dtype)
+            for k, s in self.single_observation_space.spaces.items()
+        }
         self._rew = np.zeros(n, dtype=np.float64)
         self._term = np.zeros(n, dtype=bool)
         self._trunc = np.zeros(n, dtype=bool)
-        self._pending = np.zeros(n, dtype=bool)   # NEXT_STEP: the trial ended on the last call
+        self._pending = np.zeros(n, dtype=bool)  # NEXT_STEP: the trial ended on the last call
         self._prev_instr = np.zeros((n, len(env.instruction_highs)), dtype=np.int64)
         self._all = np.arange(n, dtype=np.int64)
         self._step_actions = np.zeros(n, dtype=np.int64)
@@ -126,9 +142,10 @@ class MetaVectorEnv(VectorEnv):
         # (N, D) views of the env's and the view's buffers for the publishing kernel
         obs_rows = flat(env.obs) if self._has_obs else np.zeros((n, 0), dtype=env.obs.dtype)
         self._env_rows = (obs_rows, flat(env.final_obs) if self._has_obs else obs_rows)
-        self._view_rows = (flat(self._obs["observation"]) if self._has_obs else obs_rows,
-                           self._obs["instruction"] if self._has_instr
-                           else np.zeros((n, 0), dtype=np.int64))
+        self._view_rows = (
+            flat(self._obs["observation"]) if self._has_obs else obs_rows,
+            self._obs["instruction"] if self._has_instr else np.zeros((n, 0), dtype=np.int64),
+        )
         self._needs_reset = True
 
     # -- VectorEnv --------------------------------------------------------------------------
@@ -152,8 +169,13 @@ class MetaVectorEnv(VectorEnv):
         info = self._info(slice(None))
         if self.autoreset_mode == AutoresetMode.SAME_STEP:
             self._final(info)
-        return (self._out(self._obs), self._out(self._rew), self._out(self._term),
-                self._out(self._trunc), info)
+        return (
+            self._out(self._obs),
+            self._out(self._rew),
+            self._out(self._term),
+            self._out(self._trunc),
+            info,
+        )
 
     def step_slots(self, actions, slots):
         """Step only `slots` (envpool-style); returns (obs, rew, terminated, truncated, info) of
@@ -163,8 +185,13 @@ class MetaVectorEnv(VectorEnv):
         self._check_open()
         slots = check_index_array("env_id", slots, self.num_envs)
         self._advance(actions, slots)
-        return ({k: v[slots] for k, v in self._obs.items()}, self._rew[slots], self._term[slots],
-                self._trunc[slots], self._info(slots))
+        return (
+            {k: v[slots] for k, v in self._obs.items()},
+            self._rew[slots],
+            self._term[slots],
+            self._trunc[slots],
+            self._info(slots),
+        )
 
     def render(self):
         self._check_open()
@@ -217,7 +244,7 @@ class MetaVectorEnv(VectorEnv):
             np.copyto(self._prev_instr, env.instructions)
         if slots is None and not pending.any():
             env.step(actions)
-        else:   # slots whose trial ended last call start the next one now; they do not move
+        else:  # slots whose trial ended last call start the next one now; they do not move
             move = ~pending
             env.step_slots(actions[move], ids[move])
         sel = slice(None) if slots is None else slots
@@ -226,14 +253,32 @@ class MetaVectorEnv(VectorEnv):
         if self._has_instr:
             self._obs["instruction"][sel] = env.instructions[sel]
         nd = publish_step(
-            ids, np.asarray(actions, dtype=np.int64), pending,
-            self.autoreset_mode == AutoresetMode.NEXT_STEP, self.prev_action_reset == "episode",
-            self.first_episode_no_optimization, env.episodes_per_trial,
-            self._env_rows[1], env.rew, env.terminated, env.truncated, env.trial_done,
-            env.episode_index, self._prev_instr, *self._view_rows,
-            self._obs["prev_action"], self._obs["prev_reward"], self._obs["episode_start"],
-            self._obs["trial_start"], self._rew, self._term, self._trunc, self._pending,
-            self._step_actions, self._done)
+            ids,
+            np.asarray(actions, dtype=np.int64),
+            pending,
+            self.autoreset_mode == AutoresetMode.NEXT_STEP,
+            self.prev_action_reset == "episode",
+            self.first_episode_no_optimization,
+            env.episodes_per_trial,
+            self._env_rows[1],
+            env.rew,
+            env.terminated,
+            env.truncated,
+            env.trial_done,
+            env.episode_index,
+            self._prev_instr,
+            *self._view_rows,
+            self._obs["prev_action"],
+            self._obs["prev_reward"],
+            self._obs["episode_start"],
+            self._obs["trial_start"],
+            self._rew,
+            self._term,
+            self._trunc,
+            self._pending,
+            self._step_actions,
+            self._done,
+        )
         self._last_done = self._done[:nd]
 
     def _final(self, info: dict) -> None:
@@ -264,13 +309,25 @@ class MetaEnv(gymnasium.Env):
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
 
-    def __init__(self, env, first_episode_no_optimization: bool = False,
-                 render_mode: str | None = None, prev_action_reset: str = "trial"):
+    def __init__(
+        self,
+        env,
+        first_episode_no_optimization: bool = False,
+        render_mode: str | None = None,
+        prev_action_reset: str = "trial",
+    ):
         if env.num_envs != 1:
-            raise ValueError(f"the single-env view needs a native env with num_envs=1, got {env.num_envs}")
-        self._vec = MetaVectorEnv(env, AutoresetMode.SAME_STEP, first_episode_no_optimization,
-                                  copy=True, render_mode=render_mode,
-                                  prev_action_reset=prev_action_reset)
+            raise ValueError(
+                f"the single-env view needs a native env with num_envs=1, got {env.num_envs}"
+            )
+        self._vec = MetaVectorEnv(
+            env,
+            AutoresetMode.SAME_STEP,
+            first_episode_no_optimization,
+            copy=True,
+            render_mode=render_mode,
+            prev_action_reset=prev_action_reset,
+        )
         self.env = env
         self.render_mode = render_mode
         self.observation_space = self._vec.single_observation_space
@@ -294,21 +351,35 @@ class MetaEnv(gymnasium.Env):
         if term[0] or trunc[0]:
             self._trial_over = True
             obs = {k: np.asarray(v) for k, v in info["final_obs"][0].items()}
-            return (self._scalarize(obs), float(rew[0]), bool(term[0]), bool(trunc[0]),
-                    self._unbatch_info(info))
+            return (
+                self._scalarize(obs),
+                float(rew[0]),
+                bool(term[0]),
+                bool(trunc[0]),
+                self._unbatch_info(info),
+            )
         return self._unbatch(obs), float(rew[0]), False, False, self._unbatch_info(info)
 
     def _scalarize(self, obs: dict) -> dict:
-        return {k: (np.int64(v) if isinstance(self.observation_space[k], spaces.Discrete)
-                    else np.array(v)) for k, v in obs.items()}
+        return {
+            k: (
+                np.int64(v)
+                if isinstance(self.observation_space[k], spaces.Discrete)
+                else np.array(v)
+            )
+            for k, v in obs.items()
+        }
 
     def _unbatch(self, obs: dict) -> dict:
         return self._scalarize({k: v[0] for k, v in obs.items()})
 
     @staticmethod
     def _unbatch_info(info: dict) -> dict:
-        return {k: v[0].item() for k, v in info.items()
-                if not k.startswith("_") and k not in ("final_obs", "final_info")}
+        return {
+            k: v[0].item()
+            for k, v in info.items()
+            if not k.startswith("_") and k not in ("final_obs", "final_info")
+        }
 
     def render(self):
         frames = self._vec.render()

@@ -7,6 +7,7 @@ OUT_PREFIX-<label>.csv, and writes OUT_PREFIX.png (test exploitation return vs w
 env steps) and OUT_PREFIX.md (final and best returns, time and steps to the first evaluation at
 or above --threshold).
 """
+
 import argparse
 import csv
 import shutil
@@ -21,7 +22,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 def read(path):
     with open(path) as f:
         rows = list(csv.DictReader(f))
-    return {k: [float(r[k]) for r in rows] for k in ("elapsed_s", "env_steps", "test_return", "gradient_steps")}
+    return {
+        k: [float(r[k]) for r in rows]
+        for k in ("elapsed_s", "env_steps", "test_return", "gradient_steps")
+    }
 
 
 def main(argv=None):
@@ -35,9 +39,13 @@ def main(argv=None):
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    lines = [f"# {args.title}", "", "| run | final test return | best | evals | minutes to >= "
-             f"{args.threshold} | env steps to >= {args.threshold} | total minutes | total env steps |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# {args.title}",
+        "",
+        "| run | final test return | best | evals | minutes to >= "
+        f"{args.threshold} | env steps to >= {args.threshold} | total minutes | total env steps |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for spec in args.runs:
         label, d = spec.split("=", 1)
         src = Path(d) / "evaluations.csv"
@@ -51,7 +59,8 @@ def main(argv=None):
         s_hit = "-" if hit is None else f"{int(r['env_steps'][hit]):,}"
         lines.append(
             f"| {label} | {r['test_return'][-1]:.3f} | {max(r['test_return']):.3f} | {len(minutes)} | "
-            f"{t_hit} | {s_hit} | {minutes[-1]:.1f} | {int(r['env_steps'][-1]):,} |")
+            f"{t_hit} | {s_hit} | {minutes[-1]:.1f} | {int(r['env_steps'][-1]):,} |"
+        )
     for ax, xl in zip(axes, ("wall-clock minutes", "env steps")):
         if args.optimal is not None:
             ax.axhline(args.optimal, color="gray", ls="--", lw=1, label="optimal")

@@ -2,10 +2,16 @@
 act together on fastmeta's batched envs; replay, DQN machinery and recurrent kernels are shared.
 
 Entry points load on first use, so `python -m fastmeta.agents.baselines.train` runs cleanly."""
+
 import importlib
 
-_EXPORTS = {"ConfigError": "config", "resolve": "config", "main_rl2": "train",
-            "main_import": "train", "main_varibad": "train"}
+_EXPORTS = {
+    "ConfigError": "config",
+    "resolve": "config",
+    "main_rl2": "train",
+    "main_import": "train",
+    "main_varibad": "train",
+}
 __all__ = list(_EXPORTS)
 
 

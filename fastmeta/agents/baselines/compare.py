@@ -11,6 +11,7 @@ commands.md (the command line). Run directories go to `<runs>/<env>/<method>-s<s
 shorter one is continued from its checkpoint (resume is exact, so the curve is the one a single
 longer run would give).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,22 +38,27 @@ def read_evaluations(run_dir: Path, budget: int | None = None) -> dict:
         rows = list(csv.DictReader(f))
     if budget is not None:
         rows = [r for r in rows if float(r["env_steps"]) <= budget]
-    return {k: np.array([float(r[k]) for r in rows]) for k in ("env_steps", "elapsed_s", "test_return")}
+    return {
+        k: np.array([float(r[k]) for r in rows]) for k in ("env_steps", "elapsed_s", "test_return")
+    }
 
 
-def run_method(method, env, seed, budget, preset, bindings, run_dir: Path, progress: bool,
-               extend: bool = False) -> None:
+def run_method(
+    method, env, seed, budget, preset, bindings, run_dir: Path, progress: bool, extend: bool = False
+) -> None:
     """Train one run to `budget` env steps; `extend` continues its checkpoint (exact resume)."""
     overrides = {"fastmeta": {"seed": seed, "max_minutes": None}}
     if method == "dream":
         from fastmeta.agents.dream.train import train
+
         config = dream_cfg.resolve(preset, (), bindings, env, overrides)
     else:
         from fastmeta.agents.baselines.train import train
+
         config = baseline_cfg.resolve(method, preset, (), bindings, env, overrides)
     extend = extend and (run_dir / "checkpoint.pt").exists()
     if not extend and (run_dir / "evaluations.csv").exists():
-        (run_dir / "evaluations.csv").unlink()         # a fresh curve for a fresh run
+        (run_dir / "evaluations.csv").unlink()  # a fresh curve for a fresh run
     train(config, run_dir, resume=extend, progress=progress, max_env_steps=budget)
 
 
@@ -63,29 +69,39 @@ def summarize(curves: dict, budget: int) -> list:
         best = np.array([r["test_return"].max() for r in runs])
         wall = np.array([r["elapsed_s"][-1] for r in runs])
         steps = np.array([r["env_steps"][-1] for r in runs])
-        rows.append({"method": LABELS[method], "seeds": len(runs),
-                     "final": f"{finals.mean():.3f} ± {finals.std():.3f}",
-                     "final_per_seed": " / ".join(f"{v:.3f}" for v in finals),
-                     "best": f"{best.mean():.3f}", "env_steps": int(steps.mean()),
-                     "wall_min": f"{wall.mean() / 60:.1f}",
-                     "steps_per_s": f"{(steps / np.maximum(wall, 1e-9)).mean():.0f}"})
+        rows.append(
+            {
+                "method": LABELS[method],
+                "seeds": len(runs),
+                "final": f"{finals.mean():.3f} ± {finals.std():.3f}",
+                "final_per_seed": " / ".join(f"{v:.3f}" for v in finals),
+                "best": f"{best.mean():.3f}",
+                "env_steps": int(steps.mean()),
+                "wall_min": f"{wall.mean() / 60:.1f}",
+                "steps_per_s": f"{(steps / np.maximum(wall, 1e-9)).mean():.0f}",
+            }
+        )
     return rows
 
 
 def plot(curves: dict, env: str, path: Path) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    for ax, xkey, xlabel in ((axes[0], "env_steps", "env steps"),
-                             (axes[1], "elapsed_s", "wall-clock (min)")):
+    for ax, xkey, xlabel in (
+        (axes[0], "env_steps", "env steps"),
+        (axes[1], "elapsed_s", "wall-clock (min)"),
+    ):
         for method, runs in curves.items():
             scale = 1 / 60 if xkey == "elapsed_s" else 1
             hi = min(r[xkey][-1] for r in runs)
             grid = np.linspace(0, hi, 100)
             ys = np.stack([np.interp(grid, r[xkey], r["test_return"]) for r in runs])
             seeds = f"{len(runs)} seed" + ("s" if len(runs) > 1 else "")
-            line, = ax.plot(grid * scale, ys.mean(0), label=f"{LABELS[method]} ({seeds})")
+            (line,) = ax.plot(grid * scale, ys.mean(0), label=f"{LABELS[method]} ({seeds})")
             ax.fill_between(grid * scale, ys.min(0), ys.max(0), color=line.get_color(), alpha=0.2)
         if env in OPTIMAL:
             ax.axhline(OPTIMAL[env], color="k", ls="--", lw=1, label="optimal (0.8)")
@@ -110,15 +126,22 @@ def write_outputs(curves: dict, env: str, budget: int, out: Path, argv: list) ->
                 for s, t, v in zip(r["env_steps"], r["elapsed_s"], r["test_return"]):
                     w.writerow([method, r["seed"], int(s), f"{t:.2f}", f"{v:.4f}"])
     rows = summarize(curves, budget)
-    lines = [f"# {env}: DREAM vs baselines, budget {budget:,} env steps per run", "",
-             "Test return: DREAM's exploitation-episode return; the baselines' trial return "
-             "(second-episode return). 100 test trials / meta-episodes per evaluation. "
-             "The env steps column shows how far each run got.", "",
-             "| method | seeds | final (mean ± sd) | final per seed | best (mean) | env steps "
-             "| wall-clock (min) | env steps/s |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# {env}: DREAM vs baselines, budget {budget:,} env steps per run",
+        "",
+        "Test return: DREAM's exploitation-episode return; the baselines' trial return "
+        "(second-episode return). 100 test trials / meta-episodes per evaluation. "
+        "The env steps column shows how far each run got.",
+        "",
+        "| method | seeds | final (mean ± sd) | final per seed | best (mean) | env steps "
+        "| wall-clock (min) | env steps/s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['method']} | {r['seeds']} | {r['final']} | {r['final_per_seed']} | "
-                     f"{r['best']} | {r['env_steps']:,} | {r['wall_min']} | {r['steps_per_s']} |")
+        lines.append(
+            f"| {r['method']} | {r['seeds']} | {r['final']} | {r['final_per_seed']} | "
+            f"{r['best']} | {r['env_steps']:,} | {r['wall_min']} | {r['steps_per_s']} |"
+        )
     (out / "comparison.md").write_text("\n".join(lines) + "\n")
     cmd = "python -m fastmeta.agents.baselines.compare " + " ".join(shlex.quote(a) for a in argv)
     (out / "commands.md").write_text(f"```\n{cmd}\n```\n")
@@ -137,10 +160,16 @@ def main(argv=None) -> int:
     p.add_argument("--baseline-binding", action="append", default=[], help="-b for baseline runs")
     p.add_argument("--out", default="results/comparison")
     p.add_argument("--runs", default="experiments/comparison", help="where run directories go")
-    p.add_argument("--reuse", action="store_true",
-                   help="read runs that reach the budget, continue shorter ones from their checkpoints")
-    p.add_argument("--no-train", action="store_true",
-                   help="only read existing runs (as far as they got) and write the outputs")
+    p.add_argument(
+        "--reuse",
+        action="store_true",
+        help="read runs that reach the budget, continue shorter ones from their checkpoints",
+    )
+    p.add_argument(
+        "--no-train",
+        action="store_true",
+        help="only read existing runs (as far as they got) and write the outputs",
+    )
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     curves = {}
@@ -155,8 +184,17 @@ def main(argv=None) -> int:
             if not done:
                 bindings = args.dream_binding if method == "dream" else args.baseline_binding
                 try:
-                    run_method(method, args.env, seed, args.budget, args.preset, bindings, run_dir,
-                               not args.no_progress, extend=args.reuse)
+                    run_method(
+                        method,
+                        args.env,
+                        seed,
+                        args.budget,
+                        args.preset,
+                        bindings,
+                        run_dir,
+                        not args.no_progress,
+                        extend=args.reuse,
+                    )
                 except (dream_cfg.ConfigError, baseline_cfg.ConfigError) as e:
                     print(f"error: {method}: {e}", file=sys.stderr)
                     return 2
@@ -165,9 +203,11 @@ def main(argv=None) -> int:
                 continue
             curve["seed"] = seed
             curves.setdefault(method, []).append(curve)
-            print(f"{method} seed {seed}: final test return {curve['test_return'][-1]:.3f} "
-                  f"after {int(curve['env_steps'][-1])} env steps, {curve['elapsed_s'][-1]:.0f} s",
-                  flush=True)
+            print(
+                f"{method} seed {seed}: final test return {curve['test_return'][-1]:.3f} "
+                f"after {int(curve['env_steps'][-1])} env steps, {curve['elapsed_s'][-1]:.0f} s",
+                flush=True,
+            )
     write_outputs(curves, args.env, args.budget, Path(args.out) / args.env, argv)
     return 0
 

@@ -7,6 +7,7 @@ bindings. Every key must exist in the method's own config (rl2 ⊕ method): unkn
 types and unsupported values raise `ConfigError` naming the key. Merge, binding and validation
 rules and the layering itself are the DREAM learner's (fastmeta.agents.dream.config).
 """
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ from importlib import resources
 
 from fastmeta.agents.dream.config import ConfigError, deep_merge, layered_config
 
-METHODS = {"rl2": "recurrent", "import": "import", "varibad": "varibad"}   # name → embedder type
+METHODS = {"rl2": "recurrent", "import": "import", "varibad": "varibad"}  # name → embedder type
 PRESETS = ("default", "paper", "fast")
 
 _CHOICES = {
@@ -56,32 +57,52 @@ def check_method(config: dict, method: str) -> None:
     """Values the baseline learner relies on (beyond the schema's types)."""
     emb = config["agent"]["policy"]["embedder"]
     if emb["type"] != METHODS[method]:
-        raise ConfigError(f"config key 'agent.policy.embedder.type' = {emb['type']!r} but the "
-                          f"{method} learner needs {METHODS[method]!r}")
+        raise ConfigError(
+            f"config key 'agent.policy.embedder.type' = {emb['type']!r} but the "
+            f"{method} learner needs {METHODS[method]!r}"
+        )
     for path, allowed in _CHOICES.items():
         v = _get(config, path)
         if v is not None and v not in allowed:
-            raise ConfigError(f"config key {'.'.join(path)!r} = {v!r} is not supported; "
-                              f"expected one of {allowed}")
+            raise ConfigError(
+                f"config key {'.'.join(path)!r} = {v!r} is not supported; expected one of {allowed}"
+            )
     if method == "rl2":
         return
     hidden = emb["recurrent_embedder"]["embed_dim"]
     if method == "import" and emb["id_embedder"]["embed_dim"] != hidden:
-        raise ConfigError("config key 'agent.policy.embedder.id_embedder.embed_dim' must equal "
-                          f"recurrent_embedder.embed_dim ({hidden}): f(e) replaces h_t")
+        raise ConfigError(
+            "config key 'agent.policy.embedder.id_embedder.embed_dim' must equal "
+            f"recurrent_embedder.embed_dim ({hidden}): f(e) replaces h_t"
+        )
     if method == "varibad" and emb["z_dim"] != hidden:
-        raise ConfigError("config key 'agent.policy.embedder.z_dim' must equal "
-                          f"recurrent_embedder.embed_dim ({hidden}): h_t is used as the mean of z")
+        raise ConfigError(
+            "config key 'agent.policy.embedder.z_dim' must equal "
+            f"recurrent_embedder.embed_dim ({hidden}): h_t is used as the mean of z"
+        )
 
 
-def resolve(method: str, preset: str = "default", files=(), bindings=(),
-            environment: str | None = None, overrides: dict | None = None) -> dict:
+def resolve(
+    method: str,
+    preset: str = "default",
+    files=(),
+    bindings=(),
+    environment: str | None = None,
+    overrides: dict | None = None,
+) -> dict:
     """The full config of a baseline run: method config ⊕ preset ⊕ files ⊕ bindings."""
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; available: {', '.join(PRESETS)}")
     schema = method_config(method)
     presets = [] if preset == "default" else [load_preset(preset)]
-    config = layered_config(schema, lambda env: method_config(method, env), presets, files,
-                            bindings, environment, overrides)
+    config = layered_config(
+        schema,
+        lambda env: method_config(method, env),
+        presets,
+        files,
+        bindings,
+        environment,
+        overrides,
+    )
     check_method(config, method)
     return config

@@ -9,6 +9,7 @@ batched with any leading shape ([N] when acting, [B, T] when learning):
   prev_reward  previous step's real reward (never zeroed), 0 at the trial's first step
   done         1 on the first state of a later episode of the trial, else 0
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -36,12 +37,25 @@ class ExperienceEmb(nn.Module):
     """Optional state, instruction, action, reward and done embeddings, in that order,
     concatenated → ReLU → Linear(E). A width of None leaves that component out."""
 
-    def __init__(self, obs_kind, obs_highs, instruction_highs, num_actions, *, state_dim=64,
-                 instruction_dim=64, action_dim=16, reward_dim=16, done_dim=16, embed_dim=64):
+    def __init__(
+        self,
+        obs_kind,
+        obs_highs,
+        instruction_highs,
+        num_actions,
+        *,
+        state_dim=64,
+        instruction_dim=64,
+        action_dim=16,
+        reward_dim=16,
+        done_dim=16,
+        embed_dim=64,
+    ):
         super().__init__()
         self.state = state_embedder(obs_kind, obs_highs, state_dim) if state_dim else None
-        self.instruction = GridStateEmb(instruction_highs, instruction_dim) \
-            if instruction_dim else None
+        self.instruction = (
+            GridStateEmb(instruction_highs, instruction_dim) if instruction_dim else None
+        )
         self.action = nn.Embedding(num_actions + 1, action_dim) if action_dim else None
         self.reward = nn.Linear(1, reward_dim) if reward_dim else None
         self.done = nn.Embedding(2, done_dim) if done_dim else None
@@ -100,8 +114,15 @@ def build_encoder(emb_cfg: dict, sizes) -> RL2Encoder:
     """The RL² encoder from a config's `recurrent_embedder` (or E-RL²'s `embedder`) section."""
     e = emb_cfg["experience_embedder"]
     experience = ExperienceEmb(
-        sizes.obs_kind, sizes.obs_highs, sizes.instruction_highs, sizes.num_actions,
-        state_dim=e["state_embed_dim"], instruction_dim=e.get("instruction_embed_dim"),
-        action_dim=e.get("action_embed_dim"), reward_dim=e.get("reward_embed_dim"),
-        done_dim=e.get("done_embed_dim"), embed_dim=e["embed_dim"])
+        sizes.obs_kind,
+        sizes.obs_highs,
+        sizes.instruction_highs,
+        sizes.num_actions,
+        state_dim=e["state_embed_dim"],
+        instruction_dim=e.get("instruction_embed_dim"),
+        action_dim=e.get("action_embed_dim"),
+        reward_dim=e.get("reward_embed_dim"),
+        done_dim=e.get("done_embed_dim"),
+        embed_dim=e["embed_dim"],
+    )
     return RL2Encoder(experience, emb_cfg["embed_dim"])

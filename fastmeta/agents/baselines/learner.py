@@ -9,6 +9,7 @@ learning marks the trial's end only. Trials get a global index when they start; 
 learns with f(e) on even trials and h_t on odd ones (target always h_t, evaluation h_t).
 The DQN machinery, replay and recurrent kernels are the DREAM learner's.
 """
+
 from __future__ import annotations
 
 from collections import deque
@@ -16,16 +17,22 @@ from collections import deque
 import torch
 
 from fastmeta.agents.baselines.encoders import TrialInputs
-from fastmeta.agents.baselines.losses import (embedding_distance, original_padding_index,
-                                              varibad_decoding_losses)
+from fastmeta.agents.baselines.losses import (
+    embedding_distance,
+    original_padding_index,
+    varibad_decoding_losses,
+)
 from fastmeta.agents.baselines.q_networks import build_network
 from fastmeta.agents.dream.dqn import DQNAgent, epsilon_greedy, td_loss
 from fastmeta.agents.dream.learner import SlotState, build_agent
 from fastmeta.agents.dream.sequence_replay import SequenceReplay
 from fastmeta.agents.env_sizes import NetSizes
 
-AUX_NAMES = {"recurrent": (), "import": ("embedding_distance",),
-             "varibad": ("reward_decoding_loss", "state_decoding_loss")}
+AUX_NAMES = {
+    "recurrent": (),
+    "import": ("embedding_distance",),
+    "varibad": ("reward_decoding_loss", "state_decoding_loss"),
+}
 
 
 class TrialSlots(SlotState):
@@ -68,12 +75,21 @@ class BaselineLearner:
         H = self.agent.online.encoder.hidden_size
         long, f32, u8 = torch.long, torch.float32, torch.uint8
         return SequenceReplay(
-            capacity, 2 * sizes.max_episode_steps, num_slots,
-            {"obs": (sizes.obs_shape, sizes.obs_dtype),
-             "instruction": ((len(sizes.instruction_highs),), u8),
-             "prev_action": ((), u8), "prev_reward": ((), f32), "done": ((), u8),
-             "actions": ((), u8), "rewards": ((), f32)},
-            {"env_id": ((), long), "h1": ((H,), f32), "c1": ((H,), f32)}, self.device)
+            capacity,
+            2 * sizes.max_episode_steps,
+            num_slots,
+            {
+                "obs": (sizes.obs_shape, sizes.obs_dtype),
+                "instruction": ((len(sizes.instruction_highs),), u8),
+                "prev_action": ((), u8),
+                "prev_reward": ((), f32),
+                "done": ((), u8),
+                "actions": ((), u8),
+                "rewards": ((), f32),
+            },
+            {"env_id": ((), long), "h1": ((H,), f32), "c1": ((H,), f32)},
+            self.device,
+        )
 
     def new_slots(self, n: int) -> TrialSlots:
         """Evaluation slots: greedy, h_t for IMPORT, nothing written to replay."""
@@ -97,23 +113,33 @@ class BaselineLearner:
         if slots.training:
             self.agent.record_q(q)
         if actions is None:
-            a = epsilon_greedy(q, self.agent.acting_epsilons(slots.n, slots.training, self.device),
-                               self.generator)
+            a = epsilon_greedy(
+                q, self.agent.acting_epsilons(slots.n, slots.training, self.device), self.generator
+            )
         else:
             a = actions.to(self.device, torch.long)
         slots.actions = a
         if slots.training:
             rp, t = self.replay, slots.t
             idx = torch.arange(slots.n, device=self.device)
-            rp.write_step(idx, t, obs=obs, instruction=instructions, prev_action=x.prev_action,
-                          prev_reward=x.prev_reward, done=x.done, actions=a)
+            rp.write_step(
+                idx,
+                t,
+                obs=obs,
+                instruction=instructions,
+                prev_action=x.prev_action,
+                prev_reward=x.prev_reward,
+                done=x.done,
+                actions=a,
+            )
             first = idx[t == 0]
             rp.write_episode(first, env_id=env_ids[first], h1=h[first], c1=c[first])
         return a
 
     @torch.no_grad()
-    def observe(self, slots: TrialSlots, episode, rewards, ended, trial_done, next_obs,
-                next_instructions) -> dict:
+    def observe(
+        self, slots: TrialSlots, episode, rewards, ended, trial_done, next_obs, next_instructions
+    ) -> dict:
         """After env.step: `episode` is each slot's episode index when it acted, `rewards` the
         real rewards, `ended` episode ends, `trial_done` trial ends; next_obs/instructions the
         env's (already autoreset) observation. Returns the finished trials' statistics."""
@@ -132,11 +158,21 @@ class BaselineLearner:
             if slots.training:
                 # the trial's final next state: what the wrapper returned (a reset state)
                 self.replay.write_step(
-                    fin, L, obs=next_obs[fin], instruction=next_instructions[fin],
-                    prev_action=torch.zeros_like(L), prev_reward=rewards[fin], done=torch.ones_like(L))
+                    fin,
+                    L,
+                    obs=next_obs[fin],
+                    instruction=next_instructions[fin],
+                    prev_action=torch.zeros_like(L),
+                    prev_reward=rewards[fin],
+                    done=torch.ones_like(L),
+                )
                 self.replay.commit(fin, L)
-            out = {"slots": fin, "lengths": L, "returns": slots.returns[fin].clone(),
-                   "trials": slots.trial[fin].clone()}
+            out = {
+                "slots": fin,
+                "lengths": L,
+                "returns": slots.returns[fin].clone(),
+                "trials": slots.trial[fin].clone(),
+            }
             slots.returns[fin] = 0.0
             slots.state[0][fin] = 0.0
             slots.state[1][fin] = 0.0
@@ -144,8 +180,9 @@ class BaselineLearner:
             slots.prev_reward[fin] = 0.0
             slots.done[fin] = 0
             if slots.training:
-                new = torch.arange(self.trials_started, self.trials_started + fin.numel(),
-                                   device=self.device)
+                new = torch.arange(
+                    self.trials_started, self.trials_started + fin.numel(), device=self.device
+                )
                 slots.trial[fin] = new
                 self.trials_started += int(fin.numel())
         slots.t = torch.where(trial_done, torch.zeros_like(slots.t), slots.t + 1)
@@ -174,19 +211,29 @@ class BaselineLearner:
         b = self.replay.sample(agent.batch_size, self.generator)
         lengths, mask = b["lengths"], b["mask"]
         L = mask.shape[1]
-        steps = TrialInputs(b["obs"], b["instruction"], b["prev_action"], b["prev_reward"], b["done"])
+        steps = TrialInputs(
+            b["obs"], b["instruction"], b["prev_action"], b["prev_reward"], b["done"]
+        )
         online_in = steps
         if self.quirks["original_padding"]:
             pos = original_padding_index(lengths, L)
-            online_in = steps.index(lambda v: v.gather(1, pos.view(*pos.shape, *[1] * (v.dim() - 2))
-                                                       .expand(-1, -1, *v.shape[2:])))
+            online_in = steps.index(
+                lambda v: v.gather(
+                    1, pos.view(*pos.shape, *[1] * (v.dim() - 2)).expand(-1, -1, *v.shape[2:])
+                )
+            )
         ids_mask = torch.full((lengths.shape[0],), use_ids, dtype=torch.bool, device=self.device)
         q, latent = agent.online.unroll(online_in, None, b["env_id"], ids_mask, self.generator)
         aux = self._aux_losses(agent.online, latent[:, :L], steps, b)
         with torch.no_grad():
             if self.quirks["target_state_from_acting"]:
-                q_t, _ = agent.target.unroll(steps.index(lambda v: v[:, 1:]), (b["h1"], b["c1"]),
-                                             b["env_id"], None, self.generator)
+                q_t, _ = agent.target.unroll(
+                    steps.index(lambda v: v[:, 1:]),
+                    (b["h1"], b["c1"]),
+                    b["env_id"],
+                    None,
+                    self.generator,
+                )
             else:
                 q_t = agent.target.unroll(steps, None, b["env_id"], None, self.generator)[0][:, 1:]
         dones = torch.arange(L, device=self.device)[None, :] == (lengths - 1)[:, None]
@@ -202,8 +249,15 @@ class BaselineLearner:
         if self.method == "varibad":
             L = latent.shape[1]
             r, s = varibad_decoding_losses(
-                net, latent, steps.obs[:, :L], steps.instruction[:, :L], b["actions"][:, :L],
-                steps.prev_reward[:, 1:], steps.obs[:, 1:], b["mask"])
+                net,
+                latent,
+                steps.obs[:, :L],
+                steps.instruction[:, :L],
+                b["actions"][:, :L],
+                steps.prev_reward[:, 1:],
+                steps.obs[:, 1:],
+                b["mask"],
+            )
             return {"reward_decoding_loss": r, "state_decoding_loss": s}
         return {}
 
@@ -217,10 +271,14 @@ class BaselineLearner:
         return out
 
     def state_dict(self) -> dict:
-        return {"agent": self.agent.state_dict(), "replay": self.replay.state_dict(),
-                "slots": self.slots.state_dict(), "generator": self.generator.get_state(),
-                "trials_started": self.trials_started,
-                "aux_stats": {k: list(v) for k, v in self.aux_stats.items()}}
+        return {
+            "agent": self.agent.state_dict(),
+            "replay": self.replay.state_dict(),
+            "slots": self.slots.state_dict(),
+            "generator": self.generator.get_state(),
+            "trials_started": self.trials_started,
+            "aux_stats": {k: list(v) for k, v in self.aux_stats.items()},
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.agent.load_state_dict(state["agent"])

@@ -3,6 +3,7 @@
 Batches are sampled whole trials: step fields [B, L+1, ...] (position L_b holds the trial's
 final next state), `lengths` [B] and `mask` [B, L] (m_t = t < L_b).
 """
+
 from __future__ import annotations
 
 import torch
@@ -44,14 +45,16 @@ def varibad_decoding_losses(net, z, obs, instruction, actions, real_rewards, nex
     B, L = mask.shape
     w = net.decoder_in.weight
     zd, sd = net.z_dim, net.state.embed_dim
-    from_z = F.linear(z, w[:, :zd])                                      # [B, L, 128]
+    from_z = F.linear(z, w[:, :zd])  # [B, L, 128]
     s = net.state(obs, instruction)
     a = net.action(actions.long())
-    from_step = F.linear(s, w[:, zd:zd + sd]) + F.linear(a, w[:, zd + sd:], net.decoder_in.bias)
-    pairs = torch.nonzero(mask[:, :, None] & mask[:, None, :])          # (b, i, j)
+    from_step = F.linear(s, w[:, zd : zd + sd]) + F.linear(a, w[:, zd + sd :], net.decoder_in.bias)
+    pairs = torch.nonzero(mask[:, :, None] & mask[:, None, :])  # (b, i, j)
     b, i, j = pairs[:, 0], pairs[:, 1], pairs[:, 2]
     hidden = torch.relu(net.decoder_out(torch.relu(from_step[b, i] + from_z[b, j])))
-    reward_loss = (net.reward_head(hidden).squeeze(-1) - real_rewards[b, i].float()).pow(2).sum() / B
+    reward_loss = (net.reward_head(hidden).squeeze(-1) - real_rewards[b, i].float()).pow(
+        2
+    ).sum() / B
     if not net.predict_states:
         return reward_loss, reward_loss.new_zeros(())
     target = next_obs[b, i].float()

@@ -6,6 +6,7 @@ All three share the interface of the DREAM learner's networks:
 where `latent` is the history embedding the auxiliary losses read (h_t; VariBAD's z_t).
 `use_ids` ([N] / [B] bool) only matters to IMPORT: rows where it is set use f(e) instead of h_t.
 """
+
 from __future__ import annotations
 
 import torch
@@ -21,8 +22,9 @@ class RL2QNet(nn.Module):
     def __init__(self, config: dict, sizes, whole_tensor_mean: bool, unused_linear: bool):
         super().__init__()
         self.encoder = build_encoder(config["agent"]["policy"]["embedder"], sizes)
-        self.head = DuelingHead(self.encoder.hidden_size, sizes.num_actions, whole_tensor_mean,
-                                unused_linear)
+        self.head = DuelingHead(
+            self.encoder.hidden_size, sizes.num_actions, whole_tensor_mean, unused_linear
+        )
 
     def step(self, x: TrialInputs, state, env_ids=None, use_ids=None, generator=None):
         h, state = self.encoder.step(x, state)
@@ -41,11 +43,16 @@ class ImportQNet(nn.Module):
         emb = config["agent"]["policy"]["embedder"]
         self.encoder = build_encoder(emb["recurrent_embedder"], sizes)
         self.ids = IDEmb((sizes.num_tasks,), emb["id_embedder"]["embed_dim"])
-        self.state = StateInstructionEmb(sizes.obs_kind, sizes.obs_highs, sizes.instruction_highs,
-                                         emb["state_embedder"]["embed_dim"])
+        self.state = StateInstructionEmb(
+            sizes.obs_kind,
+            sizes.obs_highs,
+            sizes.instruction_highs,
+            emb["state_embedder"]["embed_dim"],
+        )
         self.fc = nn.Linear(self.encoder.hidden_size + self.state.embed_dim, emb["embed_dim"])
-        self.head = DuelingHead(emb["embed_dim"], sizes.num_actions, whole_tensor_mean,
-                                unused_linear)
+        self.head = DuelingHead(
+            emb["embed_dim"], sizes.num_actions, whole_tensor_mean, unused_linear
+        )
 
     def _q(self, h, x, env_ids, use_ids, acting):
         b = h
@@ -80,11 +87,16 @@ class VariBADQNet(nn.Module):
             # The original's posterior heads: built, never called (they only count parameters).
             self.fc_mu = nn.Linear(self.encoder.hidden_size, z_dim)
             self.fc_logvar = nn.Linear(self.encoder.hidden_size, z_dim)
-        self.state = StateInstructionEmb(sizes.obs_kind, sizes.obs_highs, sizes.instruction_highs,
-                                         emb["state_embedder"]["embed_dim"])
+        self.state = StateInstructionEmb(
+            sizes.obs_kind,
+            sizes.obs_highs,
+            sizes.instruction_highs,
+            emb["state_embedder"]["embed_dim"],
+        )
         self.phi = nn.Linear(z_dim + self.state.embed_dim, emb["embed_dim"])
-        self.head = DuelingHead(emb["embed_dim"], sizes.num_actions, whole_tensor_mean,
-                                unused_linear)
+        self.head = DuelingHead(
+            emb["embed_dim"], sizes.num_actions, whole_tensor_mean, unused_linear
+        )
         self.action = nn.Embedding(sizes.num_actions, emb["action_embedder"]["embed_dim"])
         self.decoder_in = nn.Linear(z_dim + self.state.embed_dim + self.action.embedding_dim, 128)
         self.decoder_out = nn.Linear(128, 128)

@@ -9,6 +9,7 @@ checkpoints and command line are the DREAM learner's (fastmeta.agents.run_loop),
 evaluations.csv (its `meta_episode` column counts trials), tensorboard/, gifs/, checkpoint.pt
 (atomic; `--resume` continues a run exactly).
 """
+
 from __future__ import annotations
 
 import functools
@@ -37,9 +38,15 @@ class BaselineTrainer(RunLoop):
         episode = env.episode_index.copy()
         a = lr.act(lr.slots, _t(env.obs, dev), _t(env.instructions, dev), _t(env.task_ids, dev))
         _, rew, term, trunc, _ = env.step(a.cpu().numpy())
-        out = lr.observe(lr.slots, _t(episode, dev), _t(rew, dev, torch.float64),
-                         _t(term | trunc, dev), _t(env.trial_done, dev), _t(env.obs, dev),
-                         _t(env.instructions, dev))
+        out = lr.observe(
+            lr.slots,
+            _t(episode, dev),
+            _t(rew, dev, torch.float64),
+            _t(term | trunc, dev),
+            _t(env.trial_done, dev),
+            _t(env.obs, dev),
+            _t(env.instructions, dev),
+        )
         c["env_steps"] += env.num_envs
         if out:
             self.windows["returns"].extend(out["returns"].tolist())
@@ -63,14 +70,22 @@ train = BaselineTrainer.train
 
 
 def build_parser(method: str):
-    return cli_parser(f"fastmeta train {method}", f"Train the {method} baseline on a fastmeta env.",
-                      method, cfg_mod.PRESETS,
-                      "default/paper: the original's config and cadence; fast: vectorized")
+    return cli_parser(
+        f"fastmeta train {method}",
+        f"Train the {method} baseline on a fastmeta env.",
+        method,
+        cfg_mod.PRESETS,
+        "default/paper: the original's config and cadence; fast: vectorized",
+    )
 
 
 def main(method: str, argv=None) -> int:
-    return cli_main(BaselineTrainer, build_parser(method).parse_args(argv),
-                    functools.partial(cfg_mod.resolve, method), method)
+    return cli_main(
+        BaselineTrainer,
+        build_parser(method).parse_args(argv),
+        functools.partial(cfg_mod.resolve, method),
+        method,
+    )
 
 
 def main_rl2(argv=None) -> int:
@@ -87,7 +102,9 @@ def main_varibad(argv=None) -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in cfg_mod.METHODS:
-        print(f"usage: python -m fastmeta.agents.baselines.train {{{'|'.join(cfg_mod.METHODS)}}} ...",
-              file=sys.stderr)
+        print(
+            f"usage: python -m fastmeta.agents.baselines.train {{{'|'.join(cfg_mod.METHODS)}}} ...",
+            file=sys.stderr,
+        )
         sys.exit(2)
     sys.exit(main(sys.argv[1], sys.argv[2:]))

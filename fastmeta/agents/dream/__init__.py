@@ -4,6 +4,7 @@ batched envs; replay and recurrent unrolls stay on the learner's device.
 Python API: `train(resolve("fast", environment="map"), "experiments/map")`; command line:
 `fastmeta train dream --env map --preset fast`.
 """
+
 from fastmeta.agents.dream.config import ConfigError, resolve
 
 __all__ = ["ConfigError", "resolve", "main", "train"]
@@ -13,5 +14,6 @@ def __getattr__(name):
     # Imported on use so `python -m fastmeta.agents.dream.train` does not import itself twice.
     if name in ("main", "train"):
         from fastmeta.agents.dream import train as module
+
         return getattr(module, name)
     raise AttributeError(name)

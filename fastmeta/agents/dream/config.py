@@ -6,6 +6,7 @@ bindings (spec §3.1). Every key must exist in the default config: unknown keys,
 unsupported values raise `ConfigError` naming the key. The baselines' configs use the same
 layering (`layered_config`) over their own base configs.
 """
+
 from __future__ import annotations
 
 import ast
@@ -31,8 +32,18 @@ _CHOICES = {
     "environment": ENVIRONMENTS,
     "fastmeta.ids_in_updates": ("alternate", "random"),
 }
-_POSITIVE = ("batch_size", "update_freq", "sync_target_freq", "max_buffer_size", "total_steps",
-             "embed_dim", "state_embed_dim", "action_embed_dim", "num_envs", "sequence_length")
+_POSITIVE = (
+    "batch_size",
+    "update_freq",
+    "sync_target_freq",
+    "max_buffer_size",
+    "total_steps",
+    "embed_dim",
+    "state_embed_dim",
+    "action_embed_dim",
+    "num_envs",
+    "sequence_length",
+)
 
 
 class ConfigError(ValueError):
@@ -97,8 +108,9 @@ def validate(config: dict, schema: dict, prefix: str = "") -> None:
             validate(v, ref, name + ".")
             continue
         if name in _CHOICES and v not in _CHOICES[name]:
-            raise ConfigError(f"config key {name!r} = {v!r} is not supported; "
-                              f"expected one of {_CHOICES[name]}")
+            raise ConfigError(
+                f"config key {name!r} = {v!r} is not supported; expected one of {_CHOICES[name]}"
+            )
         if ref is None or v is None:
             continue
         if isinstance(ref, bool) != isinstance(v, bool):
@@ -116,9 +128,16 @@ def validate(config: dict, schema: dict, prefix: str = "") -> None:
             raise ConfigError(f"config key {name!r} must be a string, got {v!r}")
 
 
-def layered_config(schema: dict, base, preset_layers: list, files=(), bindings=(),
-                   environment: str | None = None, overrides: dict | None = None,
-                   env_layers=lambda env: []) -> dict:
+def layered_config(
+    schema: dict,
+    base,
+    preset_layers: list,
+    files=(),
+    bindings=(),
+    environment: str | None = None,
+    overrides: dict | None = None,
+    env_layers=lambda env: [],
+) -> dict:
     """base(env) ⊕ preset layers ⊕ env_layers(env) ⊕ environment ⊕ files ⊕ bindings ⊕ overrides,
     each layer and the result validated against `schema`. The env is the last one a layer names
     (else the schema's); it is found from the other layers first because it picks `base` and
@@ -140,12 +159,13 @@ def layered_config(schema: dict, base, preset_layers: list, files=(), bindings=(
     for layer in layers:
         env = layer.get("environment", env)
     if env not in ENVIRONMENTS:
-        raise ConfigError(f"config key 'environment' = {env!r} is not supported; "
-                          f"expected one of {ENVIRONMENTS}")
+        raise ConfigError(
+            f"config key 'environment' = {env!r} is not supported; expected one of {ENVIRONMENTS}"
+        )
     specific = env_layers(env)
     for layer in specific:
         validate(layer, schema)
-    layers[len(preset_layers):len(preset_layers)] = specific
+    layers[len(preset_layers) : len(preset_layers)] = specific
     config = base(env)
     for layer in layers:
         config = deep_merge(config, layer)
@@ -154,8 +174,13 @@ def layered_config(schema: dict, base, preset_layers: list, files=(), bindings=(
     return config
 
 
-def resolve(preset: str = "default", files=(), bindings=(), environment: str | None = None,
-            overrides: dict | None = None) -> dict:
+def resolve(
+    preset: str = "default",
+    files=(),
+    bindings=(),
+    environment: str | None = None,
+    overrides: dict | None = None,
+) -> dict:
     """The full config of a run: default ⊕ preset (⊕ preset_<env>) ⊕ files ⊕ bindings."""
     default = load_preset("default")
     if preset not in PRESETS:
@@ -175,5 +200,6 @@ def resolve(preset: str = "default", files=(), bindings=(), environment: str | N
             return [load_preset(f"{preset}_{env}")]
         return []
 
-    return layered_config(default, base, presets, files, bindings, environment, overrides,
-                          env_layers)
+    return layered_config(
+        default, base, presets, files, bindings, environment, overrides, env_layers
+    )

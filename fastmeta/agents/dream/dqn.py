@@ -5,6 +5,7 @@ Counters are in experiences, as in the original where `update` is called once pe
 with N slots acting together, N experiences arrive per vector step, and the gradient steps and
 target syncs that the original would have made for them are made after that step.
 """
+
 from __future__ import annotations
 
 import copy
@@ -34,8 +35,15 @@ def epsilon_greedy(q: torch.Tensor, epsilon: torch.Tensor, generator=None) -> to
     return torch.where(u < epsilon, rand, greedy)
 
 
-def td_loss(q_online: torch.Tensor, q_target_next: torch.Tensor, actions, rewards, dones, mask,
-            discount: float):
+def td_loss(
+    q_online: torch.Tensor,
+    q_target_next: torch.Tensor,
+    actions,
+    rewards,
+    dones,
+    mask,
+    discount: float,
+):
     """Double DQN: a* from the online net at t+1, valued by the target net.
 
     q_online [B, L+1, A] over s_0..s_L, q_target_next [B, L, A] over s_1..s_L, others [B, L].
@@ -59,9 +67,21 @@ def due_count(before: int, added: int, freq: int) -> int:
 class DQNAgent:
     """Online and target networks, Adam, gradient clipping, the ε schedule and counters."""
 
-    def __init__(self, net: nn.Module, *, learning_rate, max_grad_norm, discount, epsilon,
-                 test_epsilon, sync_target_freq, update_freq, batch_size, min_buffer_size,
-                 sync_target_at_start=False):
+    def __init__(
+        self,
+        net: nn.Module,
+        *,
+        learning_rate,
+        max_grad_norm,
+        discount,
+        epsilon,
+        test_epsilon,
+        sync_target_freq,
+        update_freq,
+        batch_size,
+        min_buffer_size,
+        sync_target_at_start=False,
+    ):
         self.online = net
         self.target = copy.deepcopy(net)
         if not sync_target_at_start:
@@ -82,11 +102,15 @@ class DQNAgent:
         self.update_freq = update_freq
         self.batch_size = batch_size
         self.min_buffer_size = min_buffer_size
-        self.acts = 0              # training-mode act calls (drives ε)
-        self.update_calls = 0      # experiences offered to `update` (drives cadence)
+        self.acts = 0  # training-mode act calls (drives ε)
+        self.update_calls = 0  # experiences offered to `update` (drives cadence)
         self.gradient_steps = 0
-        self.stats = {"loss": deque(maxlen=100), "grad_norm": deque(maxlen=100),
-                      "Max Q": deque(maxlen=1000), "Min Q": deque(maxlen=1000)}
+        self.stats = {
+            "loss": deque(maxlen=100),
+            "grad_norm": deque(maxlen=100),
+            "Max Q": deque(maxlen=1000),
+            "Min Q": deque(maxlen=1000),
+        }
 
     def current_epsilon(self) -> float:
         return self.epsilon.value(self.acts)
@@ -114,8 +138,10 @@ class DQNAgent:
         self.update_calls += added
         if buffer_size < self.min_buffer_size:
             return 0, 0
-        return (due_count(before, added, self.update_freq),
-                due_count(before, added, self.sync_target_freq))
+        return (
+            due_count(before, added, self.update_freq),
+            due_count(before, added, self.sync_target_freq),
+        )
 
     def optimize(self, loss: torch.Tensor) -> None:
         self.optimizer.zero_grad(set_to_none=True)
@@ -137,10 +163,15 @@ class DQNAgent:
         return out
 
     def state_dict(self) -> dict:
-        return {"online": self.online.state_dict(), "target": self.target.state_dict(),
-                "optimizer": self.optimizer.state_dict(), "acts": self.acts,
-                "update_calls": self.update_calls, "gradient_steps": self.gradient_steps,
-                "stats": {k: list(v) for k, v in self.stats.items()}}
+        return {
+            "online": self.online.state_dict(),
+            "target": self.target.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "acts": self.acts,
+            "update_calls": self.update_calls,
+            "gradient_steps": self.gradient_steps,
+            "stats": {k: list(v) for k, v in self.stats.items()},
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.online.load_state_dict(state["online"])

@@ -3,6 +3,7 @@
 All embedders act on batched tensors with any leading shape (e.g. [batch] for acting,
 [batch, time] for learning) and keep PyTorch's default initialisation, as the original does.
 """
+
 from __future__ import annotations
 
 import torch
@@ -32,9 +33,10 @@ class GridStateEmb(nn.Module):
         strides = torch.tensor([1] + highs[:-1]).cumprod(0)
         self.register_buffer("strides", strides, persistent=False)
         self.register_buffer("highs", torch.tensor(highs), persistent=False)
-        self.dedup = bool(torch.tensor(highs, dtype=torch.float64).prod() < 2 ** 62)
+        self.dedup = bool(torch.tensor(highs, dtype=torch.float64).prod() < 2**62)
         self.mlp = nn.Sequential(
-            nn.Linear(component_dim * len(highs), hidden), nn.ReLU(), nn.Linear(hidden, embed_dim))
+            nn.Linear(component_dim * len(highs), hidden), nn.ReLU(), nn.Linear(hidden, embed_dim)
+        )
 
     def embed_rows(self, x: torch.Tensor) -> torch.Tensor:
         return self.mlp(self.table(x.long() + self.offsets).flatten(-2))
@@ -56,9 +58,14 @@ class MiniWorldEmb(nn.Module):
         super().__init__()
         self.embed_dim = embed_dim
         self.conv = nn.Sequential(
-            nn.Conv2d(3, 32, 5, 2), nn.ReLU(),
-            nn.Conv2d(32, 32, 5, 2), nn.ReLU(),
-            nn.Conv2d(32, 32, 4, 2), nn.ReLU(), nn.Flatten())
+            nn.Conv2d(3, 32, 5, 2),
+            nn.ReLU(),
+            nn.Conv2d(32, 32, 5, 2),
+            nn.ReLU(),
+            nn.Conv2d(32, 32, 4, 2),
+            nn.ReLU(),
+            nn.Flatten(),
+        )
         self.fc = nn.Linear(32 * 7 * 5, embed_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -101,8 +108,9 @@ class DuelingHead(nn.Module):
     `unused_linear` adds the original's extra, never-called Linear so parameter counts match.
     """
 
-    def __init__(self, embed_dim: int, num_actions: int, whole_tensor_mean: bool,
-                 unused_linear: bool = False):
+    def __init__(
+        self, embed_dim: int, num_actions: int, whole_tensor_mean: bool, unused_linear: bool = False
+    ):
         super().__init__()
         self.value = nn.Linear(embed_dim, 1)
         self.advantage = nn.Linear(embed_dim, num_actions)

@@ -5,6 +5,7 @@ an exploration instruction drawn first from RS(max(0, j-1)) (hidden; it can end 
 episode) and the exploitation instruction drawn first from RS(j+1). All 100 run as 100 slots of
 one env, greedily (test ε), exploitation conditioned on g_T(τ). Score: mean exploitation return.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,15 +44,22 @@ def first_instruction(env_name: str, env_id: int, seed: int) -> list:
 def protocol_env_ids(test_ids, n: int) -> np.ndarray:
     """Env ids of `create_env(j, test=True)` for j = 0..n-1 (one RS(j) draw each, spec §1.7)."""
     test_ids = np.asarray(test_ids).reshape(-1)
-    return np.array([test_ids[np.random.RandomState(j).randint(len(test_ids))] for j in range(n)],
-                    dtype=np.int64)
+    return np.array(
+        [test_ids[np.random.RandomState(j).randint(len(test_ids))] for j in range(n)],
+        dtype=np.int64,
+    )
 
 
 def evaluation_protocol(env_name: str, test_ids, n: int = 100):
     """(env ids [n], instructions [n, 2 episodes, instruction dims]) of test meta-episodes 0..n-1."""
     ids = protocol_env_ids(test_ids, n)
-    instr = np.array([[first_instruction(env_name, e, max(0, j - 1)), first_instruction(env_name, e, j + 1)]
-                      for j, e in enumerate(ids)], dtype=np.int64)
+    instr = np.array(
+        [
+            [first_instruction(env_name, e, max(0, j - 1)), first_instruction(env_name, e, j + 1)]
+            for j, e in enumerate(ids)
+        ],
+        dtype=np.int64,
+    )
     return ids, instr
 
 
@@ -90,6 +98,7 @@ class Evaluator(PinnedEvaluator):
     @torch.no_grad()
     def run(self, learner, gif_slots: int = 0) -> dict:
         from fastmeta.agents.dream.learner import Slots
+
         env, dev = self.env, learner.device
         slots = Slots(self.n, learner, training=False)
         self.reset()
@@ -102,11 +111,21 @@ class Evaluator(PinnedEvaluator):
             if frames is not None:
                 frames.append(env.render()[:gif_slots].copy())
             episode = env.episode_index.copy()
-            a = learner.act(slots, _t(env.obs, dev), _t(episode, dev), _t(env.instructions, dev),
-                            _t(env.task_ids, dev))
+            a = learner.act(
+                slots,
+                _t(env.obs, dev),
+                _t(episode, dev),
+                _t(env.instructions, dev),
+                _t(env.task_ids, dev),
+            )
             _, rew, term, trunc, _ = env.step(a.cpu().numpy())
-            out = learner.observe(slots, _t(episode, dev), _t(rew, dev, torch.float64),
-                                  _t(term | trunc, dev), _t(env.final_obs, dev))
+            out = learner.observe(
+                slots,
+                _t(episode, dev),
+                _t(rew, dev, torch.float64),
+                _t(term | trunc, dev),
+                _t(env.final_obs, dev),
+            )
             if "explore_slots" in out:
                 xs = out["explore_slots"].cpu().numpy()
                 keep = active[xs]
@@ -119,10 +138,13 @@ class Evaluator(PinnedEvaluator):
                     done_now = us[keep]
                     frame_lengths[done_now[done_now < gif_slots]] = len(frames)
                 active[us] = False
-        result = {"test_return": float(returns.mean()), "returns": returns,
-                  "test_exploration_steps": float(explore_len.mean())}
+        result = {
+            "test_return": float(returns.mean()),
+            "returns": returns,
+            "test_exploration_steps": float(explore_len.mean()),
+        }
         if frames:
-            clips = np.stack(frames, 1)                  # [slots, time, H, W, 3]
+            clips = np.stack(frames, 1)  # [slots, time, H, W, 3]
             result["frames"] = [clip[: max(1, L)] for clip, L in zip(clips, frame_lengths)]
         return result
 
@@ -137,6 +159,7 @@ def write_gifs(frames: np.ndarray, directory, prefix: str, duration_ms: int = 25
     from pathlib import Path
 
     from PIL import Image
+
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     paths = []

@@ -6,6 +6,7 @@ exploitation-net call every slot in an exploitation episode. The trajectory embe
 computed once, when a slot's exploration episode ends (the original recomputes it at every act
 step; τ does not change in between, so the values are the same).
 """
+
 from __future__ import annotations
 
 from collections import deque
@@ -13,7 +14,7 @@ from collections import deque
 import torch
 
 from fastmeta.agents.dream.dqn import DQNAgent, EpsilonSchedule, epsilon_greedy, td_loss
-from fastmeta.agents.dream.q_networks import ExplorationQNet, ExploitationQNet
+from fastmeta.agents.dream.q_networks import ExploitationQNet, ExplorationQNet
 from fastmeta.agents.dream.sequence_replay import SequenceReplay
 from fastmeta.agents.dream.trajectory_embedder import rewards_from_distances
 from fastmeta.agents.env_sizes import NetSizes
@@ -25,20 +26,32 @@ def build_networks(config: dict, sizes: NetSizes):
     ip = config["instruction_agent"]["policy"]["embedder"]
     ep = config["exploration_agent"]["policy"]["embedder"]
     exploit = ExploitationQNet(
-        sizes.obs_kind, sizes.obs_highs, sizes.instruction_highs, (sizes.num_tasks,),
+        sizes.obs_kind,
+        sizes.obs_highs,
+        sizes.instruction_highs,
+        (sizes.num_tasks,),
         sizes.num_actions,
-        obs_dim=ip["obs_embedder"]["embed_dim"], instruction_dim=ip["instruction_embedder"]["embed_dim"],
+        obs_dim=ip["obs_embedder"]["embed_dim"],
+        instruction_dim=ip["instruction_embedder"]["embed_dim"],
         transition_state_dim=ip["transition_embedder"]["state_embed_dim"],
         transition_action_dim=ip["transition_embedder"]["action_embed_dim"],
-        transition_dim=ip["transition_embedder"]["embed_dim"], embed_dim=ip["embed_dim"],
+        transition_dim=ip["transition_embedder"]["embed_dim"],
+        embed_dim=ip["embed_dim"],
         penalty=ip["trajectory_embedder"]["penalty"],
-        whole_tensor_mean=quirks["whole_tensor_dueling_mean"], unused_linear=quirks["unused_linear"])
+        whole_tensor_mean=quirks["whole_tensor_dueling_mean"],
+        unused_linear=quirks["unused_linear"],
+    )
     explore = ExplorationQNet(
-        sizes.obs_kind, sizes.obs_highs, sizes.num_actions,
+        sizes.obs_kind,
+        sizes.obs_highs,
+        sizes.num_actions,
         state_dim=ep["experience_embedder"]["state_embed_dim"],
         action_dim=ep["experience_embedder"]["action_embed_dim"],
-        experience_dim=ep["experience_embedder"]["embed_dim"], hidden=ep["embed_dim"],
-        whole_tensor_mean=quirks["whole_tensor_dueling_mean"], unused_linear=quirks["unused_linear"])
+        experience_dim=ep["experience_embedder"]["embed_dim"],
+        hidden=ep["embed_dim"],
+        whole_tensor_mean=quirks["whole_tensor_dueling_mean"],
+        unused_linear=quirks["unused_linear"],
+    )
     return exploit, explore
 
 
@@ -46,20 +59,29 @@ def build_agent(net, agent_cfg: dict, quirks: dict) -> DQNAgent:
     pol = agent_cfg["policy"]
     eps = pol["epsilon_schedule"]
     return DQNAgent(
-        net, learning_rate=agent_cfg["learning_rate"], max_grad_norm=agent_cfg["max_grad_norm"],
-        discount=pol["discount"], epsilon=EpsilonSchedule(eps["begin"], eps["end"], eps["total_steps"]),
-        test_epsilon=pol["test_epsilon"], sync_target_freq=agent_cfg["sync_target_freq"],
-        update_freq=agent_cfg["update_freq"], batch_size=agent_cfg["batch_size"],
+        net,
+        learning_rate=agent_cfg["learning_rate"],
+        max_grad_norm=agent_cfg["max_grad_norm"],
+        discount=pol["discount"],
+        epsilon=EpsilonSchedule(eps["begin"], eps["end"], eps["total_steps"]),
+        test_epsilon=pol["test_epsilon"],
+        sync_target_freq=agent_cfg["sync_target_freq"],
+        update_freq=agent_cfg["update_freq"],
+        batch_size=agent_cfg["batch_size"],
         min_buffer_size=agent_cfg["min_buffer_size"],
-        sync_target_at_start=quirks["sync_target_at_start"])
+        sync_target_at_start=quirks["sync_target_at_start"],
+    )
 
 
 class SlotState:
     """Checkpointing for acting state kept on the instance as tensors and (h, c) tuples."""
 
     def state_dict(self) -> dict:
-        return {k: (tuple(x.clone() for x in v) if isinstance(v, tuple) else v.clone())
-                for k, v in vars(self).items() if isinstance(v, (tuple, torch.Tensor))}
+        return {
+            k: (tuple(x.clone() for x in v) if isinstance(v, tuple) else v.clone())
+            for k, v in vars(self).items()
+            if isinstance(v, (tuple, torch.Tensor))
+        }
 
     def load_state_dict(self, state: dict) -> None:
         for k, v in state.items():
@@ -76,13 +98,16 @@ class Slots(SlotState):
         self.n = n
         self.training = training
         if training:
-            self.explore_replay, self.exploit_replay = learner.explore_replay, learner.exploit_replay
+            self.explore_replay, self.exploit_replay = (
+                learner.explore_replay,
+                learner.exploit_replay,
+            )
         else:
             self.explore_replay, self.exploit_replay = learner.make_replays(n, capacity=1)
         self.t = torch.zeros(n, dtype=torch.long, device=dev)
         self.explore_state = learner.explore.online.lstm.zeros(n, dev)
         self.exploit_state = learner.exploit.online.lstm.zeros(n, dev)
-        self.prev_action = torch.zeros(n, dtype=torch.long, device=dev)    # a_{t-1} + 1
+        self.prev_action = torch.zeros(n, dtype=torch.long, device=dev)  # a_{t-1} + 1
         self.z_trajectory = torch.zeros(n, learner.exploit.online.trajectory.embed_dim, device=dev)
         self.meta_episodes = torch.zeros(n, dtype=torch.long, device=dev)
         self.returns = torch.zeros(n, dtype=torch.float64, device=dev)
@@ -96,14 +121,20 @@ class DreamLearner:
         self.quirks = config["fastmeta"]["quirks"]
         self.ids_in_updates = config["fastmeta"]["ids_in_updates"]
         exploit_net, explore_net = build_networks(config, sizes)
-        self.exploit = build_agent(exploit_net.to(self.device), config["instruction_agent"], self.quirks)
-        self.explore = build_agent(explore_net.to(self.device), config["exploration_agent"], self.quirks)
+        self.exploit = build_agent(
+            exploit_net.to(self.device), config["instruction_agent"], self.quirks
+        )
+        self.explore = build_agent(
+            explore_net.to(self.device), config["exploration_agent"], self.quirks
+        )
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(int(config["fastmeta"]["seed"]))
         self.explore_replay, self.exploit_replay = self.make_replays(num_slots)
         self.slots = Slots(num_slots, self, training=True)
-        self.aux_stats = {"transition_context_loss": deque(maxlen=1000),
-                          "id_context_loss": deque(maxlen=1000)}
+        self.aux_stats = {
+            "transition_context_loss": deque(maxlen=1000),
+            "id_context_loss": deque(maxlen=1000),
+        }
 
     def make_replays(self, num_slots: int, capacity: int | None = None):
         """The exploration and exploitation replays (episode capacity from the config)."""
@@ -112,15 +143,29 @@ class DreamLearner:
         He, Hx = self.explore.online.lstm.hidden_size, self.exploit.online.lstm.hidden_size
         long, f32, u8 = torch.long, torch.float32, torch.uint8
         explore = SequenceReplay(
-            capacity or cfg["exploration_agent"]["buffer"]["max_buffer_size"], T, num_slots,
+            capacity or cfg["exploration_agent"]["buffer"]["max_buffer_size"],
+            T,
+            num_slots,
             {"obs": (D, dt), "actions": ((), u8)},
-            {"env_id": ((), long), "h1": ((He,), f32), "c1": ((He,), f32)}, self.device)
+            {"env_id": ((), long), "h1": ((He,), f32), "c1": ((He,), f32)},
+            self.device,
+        )
         exploit = SequenceReplay(
-            capacity or cfg["instruction_agent"]["buffer"]["max_buffer_size"], T, num_slots,
+            capacity or cfg["instruction_agent"]["buffer"]["max_buffer_size"],
+            T,
+            num_slots,
             {"obs": (D, dt), "actions": ((), u8), "rewards": ((), f32)},
-            {"env_id": ((), long), "instruction": ((len(sizes.instruction_highs),), long),
-             "traj_obs": ((T + 1, *D), dt), "traj_actions": ((T + 1,), u8),
-             "traj_len": ((), long), "h1": ((Hx,), f32), "c1": ((Hx,), f32)}, self.device)
+            {
+                "env_id": ((), long),
+                "instruction": ((len(sizes.instruction_highs),), long),
+                "traj_obs": ((T + 1, *D), dt),
+                "traj_actions": ((T + 1,), u8),
+                "traj_len": ((), long),
+                "h1": ((Hx,), f32),
+                "c1": ((Hx,), f32),
+            },
+            self.device,
+        )
         return explore, exploit
 
     # == acting ============================================================================
@@ -135,8 +180,9 @@ class DreamLearner:
         if xi.numel():
             actions[xi] = self._act_explore(slots, xi, obs[xi], env_ids[xi], training)
         if ui.numel():
-            actions[ui] = self._act_exploit(slots, ui, obs[ui], instructions[ui], env_ids[ui],
-                                            training)
+            actions[ui] = self._act_exploit(
+                slots, ui, obs[ui], instructions[ui], env_ids[ui], training
+            )
         return actions
 
     def _act_explore(self, slots, idx, obs, env_ids, training):
@@ -146,13 +192,16 @@ class DreamLearner:
         slots.explore_state[0][idx], slots.explore_state[1][idx] = h, c
         if training:
             agent.record_q(q)
-        a = epsilon_greedy(q, agent.acting_epsilons(idx.numel(), training, self.device),
-                           self.generator)
+        a = epsilon_greedy(
+            q, agent.acting_epsilons(idx.numel(), training, self.device), self.generator
+        )
         slots.prev_action[idx] = a + 1
         t = slots.t[idx]
         slots.explore_replay.write_step(idx, t, obs=obs, actions=a)
         first = t == 0
-        slots.explore_replay.write_episode(idx[first], env_id=env_ids[first], h1=h[first], c1=c[first])
+        slots.explore_replay.write_episode(
+            idx[first], env_id=env_ids[first], h1=h[first], c1=c[first]
+        )
         return a
 
     def _act_exploit(self, slots, idx, obs, instructions, env_ids, training):
@@ -169,13 +218,19 @@ class DreamLearner:
         slots.exploit_state[0][idx], slots.exploit_state[1][idx] = h, c
         if training:
             agent.record_q(q)
-        a = epsilon_greedy(q, agent.acting_epsilons(idx.numel(), training, self.device),
-                           self.generator)
+        a = epsilon_greedy(
+            q, agent.acting_epsilons(idx.numel(), training, self.device), self.generator
+        )
         t = slots.t[idx]
         slots.exploit_replay.write_step(idx, t, obs=obs, actions=a)
         first = t == 0
-        slots.exploit_replay.write_episode(idx[first], env_id=env_ids[first],
-                                           instruction=instructions[first], h1=h[first], c1=c[first])
+        slots.exploit_replay.write_episode(
+            idx[first],
+            env_id=env_ids[first],
+            instruction=instructions[first],
+            h1=h[first],
+            c1=c[first],
+        )
         return a
 
     @torch.no_grad()
@@ -207,8 +262,11 @@ class DreamLearner:
             out["explore_rewards"] = rewards_from_distances(g_all, f, L, traj.penalty).sum(1)
             out["explore_slots"] = xe
             slots.exploit_replay.write_episode(
-                xe, traj_obs=rp.stage_steps["obs"][xe], traj_actions=rp.stage_steps["actions"][xe],
-                traj_len=L)
+                xe,
+                traj_obs=rp.stage_steps["obs"][xe],
+                traj_actions=rp.stage_steps["actions"][xe],
+                traj_len=L,
+            )
             slots.explore_state[0][xe] = 0.0
             slots.explore_state[1][xe] = 0.0
             slots.prev_action[xe] = 0
@@ -232,8 +290,9 @@ class DreamLearner:
         """Make the gradient steps and target syncs the original makes for these experiences."""
         steps = 0
         for agent, replay, added, update in (
-                (self.explore, self.explore_replay, explore_added, self.explore_update),
-                (self.exploit, self.exploit_replay, exploit_added, self.exploit_update)):
+            (self.explore, self.explore_replay, explore_added, self.explore_update),
+            (self.exploit, self.exploit_replay, exploit_added, self.exploit_update),
+        ):
             grads, syncs = agent.schedule(added, len(replay))
             for _ in range(grads):
                 update()
@@ -258,8 +317,9 @@ class DreamLearner:
         g_all = net.trajectory.all_steps(tobs, tact)
         f = net.trajectory.id_embedding(b["env_id"])
         use_ids = self._ids_mask(f.shape[0])[:, None]
-        z = torch.where(use_ids, net.trajectory.noisy_ids(f, self.generator),
-                        net.trajectory.final(g_all, tlen))
+        z = torch.where(
+            use_ids, net.trajectory.noisy_ids(f, self.generator), net.trajectory.final(g_all, tlen)
+        )
         q = net.unroll(b["obs"], b["instruction"], z)
         l_tc, l_id = net.trajectory.context_losses(g_all, f, tlen)
         with torch.no_grad():
@@ -274,8 +334,9 @@ class DreamLearner:
                 q_t = tgt.unroll(b["obs"], b["instruction"], z_t)[:, 1:]
         L = q.shape[1] - 1
         dones = torch.arange(L, device=self.device)[None, :] == (lengths - 1)[:, None]
-        td = td_loss(q, q_t, b["actions"][:, :L], b["rewards"][:, :L], dones, b["mask"],
-                     agent.discount)
+        td = td_loss(
+            q, q_t, b["actions"][:, :L], b["rewards"][:, :L], dones, b["mask"], agent.discount
+        )
         agent.optimize(td + l_tc + l_id)
         self.aux_stats["transition_context_loss"].append(float(l_tc.detach()))
         self.aux_stats["id_context_loss"].append(float(l_id.detach()))
@@ -284,7 +345,9 @@ class DreamLearner:
         agent = self.explore
         b = self.explore_replay.sample(agent.batch_size, self.generator)
         lengths, obs, actions = b["lengths"], b["obs"], b["actions"]
-        rewards = self.exploit.online.trajectory.relabeled_rewards(obs, actions, lengths, b["env_id"])
+        rewards = self.exploit.online.trajectory.relabeled_rewards(
+            obs, actions, lengths, b["env_id"]
+        )
         prev = torch.cat([torch.zeros_like(actions[:, :1]), actions[:, :-1].long() + 1], 1)
         q = agent.online.unroll(obs, prev)
         with torch.no_grad():
@@ -298,11 +361,15 @@ class DreamLearner:
 
     # == checkpointing ======================================================================
     def state_dict(self) -> dict:
-        return {"exploit": self.exploit.state_dict(), "explore": self.explore.state_dict(),
-                "explore_replay": self.explore_replay.state_dict(),
-                "exploit_replay": self.exploit_replay.state_dict(),
-                "slots": self.slots.state_dict(), "generator": self.generator.get_state(),
-                "aux_stats": {k: list(v) for k, v in self.aux_stats.items()}}
+        return {
+            "exploit": self.exploit.state_dict(),
+            "explore": self.explore.state_dict(),
+            "explore_replay": self.explore_replay.state_dict(),
+            "exploit_replay": self.exploit_replay.state_dict(),
+            "slots": self.slots.state_dict(),
+            "generator": self.generator.get_state(),
+            "aux_stats": {k: list(v) for k, v in self.aux_stats.items()},
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.exploit.load_state_dict(state["exploit"])

@@ -5,6 +5,7 @@ The original steps an `LSTMCell` in a Python loop. `nn.LSTM` computes the same r
 always sits after an episode's last step and an LSTM is causal, so outputs at valid positions do
 not depend on padding: masks are applied to losses, never inside the recurrence.
 """
+
 from __future__ import annotations
 
 import torch
@@ -34,8 +35,13 @@ class UnrolledLSTM(nn.Module):
     def step(self, x: torch.Tensor, state):
         """One step for a batch of independent sequences: x [B, I] → h [B, H], (h, c)."""
         h, c = torch.lstm_cell(
-            x, state, self.lstm.weight_ih_l0, self.lstm.weight_hh_l0,
-            self.lstm.bias_ih_l0, self.lstm.bias_hh_l0)
+            x,
+            state,
+            self.lstm.weight_ih_l0,
+            self.lstm.weight_hh_l0,
+            self.lstm.bias_ih_l0,
+            self.lstm.bias_hh_l0,
+        )
         return h, (h, c)
 
     def load_cell(self, cell: nn.LSTMCell) -> None:

@@ -4,6 +4,7 @@ scalars, and a CSV of evaluations.
 Each scalar is written twice, against the meta-episode index (`tensorboard/episode`) and against
 total env steps (`tensorboard/step`), as the original does. TensorBoard is optional.
 """
+
 from __future__ import annotations
 
 import csv
@@ -19,14 +20,29 @@ class RunLog:
         if use_tensorboard:
             try:
                 from torch.utils.tensorboard import SummaryWriter
-                self.writers = (SummaryWriter(str(self.dir / "tensorboard" / "episode")),
-                                SummaryWriter(str(self.dir / "tensorboard" / "step")))
+
+                self.writers = (
+                    SummaryWriter(str(self.dir / "tensorboard" / "episode")),
+                    SummaryWriter(str(self.dir / "tensorboard" / "step")),
+                )
             except ImportError:
                 self.writers = None
-        self._scalars = self._open("scalars.csv", ["wall_time", "meta_episode", "env_steps", "tag", "value"])
-        self._evals = self._open("evaluations.csv", [
-            "wall_time", "elapsed_s", "meta_episode", "env_steps", "gradient_steps", "test_return",
-            "test_exploration_steps", "train_return"])
+        self._scalars = self._open(
+            "scalars.csv", ["wall_time", "meta_episode", "env_steps", "tag", "value"]
+        )
+        self._evals = self._open(
+            "evaluations.csv",
+            [
+                "wall_time",
+                "elapsed_s",
+                "meta_episode",
+                "env_steps",
+                "gradient_steps",
+                "test_return",
+                "test_exploration_steps",
+                "train_return",
+            ],
+        )
 
     def _open(self, name, header):
         path = self.dir / name
@@ -52,9 +68,21 @@ class RunLog:
 
     def evaluation(self, row: dict) -> None:
         f, w = self._evals
-        w.writerow([f"{time.time():.3f}"] + [row[k] for k in (
-            "elapsed_s", "meta_episode", "env_steps", "gradient_steps", "test_return",
-            "test_exploration_steps", "train_return")])
+        w.writerow(
+            [f"{time.time():.3f}"]
+            + [
+                row[k]
+                for k in (
+                    "elapsed_s",
+                    "meta_episode",
+                    "env_steps",
+                    "gradient_steps",
+                    "test_return",
+                    "test_exploration_steps",
+                    "train_return",
+                )
+            ]
+        )
         f.flush()
 
     def close(self) -> None:

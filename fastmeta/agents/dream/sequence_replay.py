@@ -8,14 +8,22 @@ copied into the ring with one indexed copy. Sampling draws indices on the device
 Capacity and the minimum size count episodes, as in the original; sequences start at an episode's
 first step. Unlike the original, the episode still being written is not sampled.
 """
+
 from __future__ import annotations
 
 import torch
 
 
 class SequenceReplay:
-    def __init__(self, capacity: int, max_len: int, num_slots: int, step_fields: dict,
-                 episode_fields: dict, device="cpu"):
+    def __init__(
+        self,
+        capacity: int,
+        max_len: int,
+        num_slots: int,
+        step_fields: dict,
+        episode_fields: dict,
+        device="cpu",
+    ):
         """step_fields / episode_fields: name → (shape tuple, torch dtype)."""
         if capacity < 1 or max_len < 1 or num_slots < 1:
             raise ValueError("capacity, max_len and num_slots must be >= 1")
@@ -25,17 +33,19 @@ class SequenceReplay:
 
         def alloc(rows, fields, time):
             lead = (rows, T) if time else (rows,)
-            return {k: torch.zeros(*lead, *shape, dtype=dt, device=self.device)
-                    for k, (shape, dt) in fields.items()}
+            return {
+                k: torch.zeros(*lead, *shape, dtype=dt, device=self.device)
+                for k, (shape, dt) in fields.items()
+            }
 
         self.steps = alloc(self.capacity, self.step_fields, True)
         self.episodes = alloc(self.capacity, self.episode_fields, False)
         self.lengths = torch.zeros(self.capacity, dtype=torch.long, device=self.device)
         self.stage_steps = alloc(num_slots, self.step_fields, True)
         self.stage_episodes = alloc(num_slots, self.episode_fields, False)
-        self.size = 0          # episodes stored
-        self.next = 0          # ring position of the next insert
-        self.inserted = 0      # episodes ever inserted
+        self.size = 0  # episodes stored
+        self.next = 0  # ring position of the next insert
+        self.inserted = 0  # episodes ever inserted
 
     def __len__(self) -> int:
         return self.size
@@ -85,7 +95,7 @@ class SequenceReplay:
         lengths = self.lengths[idx]
         L = int(lengths.max())
         t = torch.arange(L + 1, device=self.device)
-        tt = torch.minimum(t[None, :], lengths[:, None])                # repeat the last step
+        tt = torch.minimum(t[None, :], lengths[:, None])  # repeat the last step
         out = {k: v[idx[:, None], tt] for k, v in self.steps.items()}
         out.update({k: v[idx] for k, v in self.episodes.items()})
         out["lengths"] = lengths
@@ -94,9 +104,16 @@ class SequenceReplay:
 
     # -- checkpointing --------------------------------------------------------------------
     def state_dict(self) -> dict:
-        return {"steps": self.steps, "episodes": self.episodes, "lengths": self.lengths,
-                "stage_steps": self.stage_steps, "stage_episodes": self.stage_episodes,
-                "size": self.size, "next": self.next, "inserted": self.inserted}
+        return {
+            "steps": self.steps,
+            "episodes": self.episodes,
+            "lengths": self.lengths,
+            "stage_steps": self.stage_steps,
+            "stage_episodes": self.stage_episodes,
+            "size": self.size,
+            "next": self.next,
+            "inserted": self.inserted,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         for name in ("steps", "episodes", "stage_steps", "stage_episodes"):

@@ -8,6 +8,7 @@ Outputs in `<out>/<name>/`: config.json, scalars.csv, evaluations.csv, tensorboa
 checkpoint.pt (atomic; `--resume` continues a run exactly). The loop itself, checkpoints and
 the command line are shared with the baselines (fastmeta.agents.run_loop).
 """
+
 from __future__ import annotations
 
 import sys
@@ -32,11 +33,21 @@ class Trainer(RunLoop):
     def step(self) -> int:
         env, lr, dev, c = self.env, self.learner, self.learner.device, self.counters
         episode = env.episode_index.copy()
-        a = lr.act(lr.slots, _t(env.obs, dev), _t(episode, dev), _t(env.instructions, dev),
-                   _t(env.task_ids, dev))
+        a = lr.act(
+            lr.slots,
+            _t(env.obs, dev),
+            _t(episode, dev),
+            _t(env.instructions, dev),
+            _t(env.task_ids, dev),
+        )
         _, rew, term, trunc, _ = env.step(a.cpu().numpy())
-        out = lr.observe(lr.slots, _t(episode, dev), _t(rew, dev, torch.float64),
-                         _t(term | trunc, dev), _t(env.final_obs, dev))
+        out = lr.observe(
+            lr.slots,
+            _t(episode, dev),
+            _t(rew, dev, torch.float64),
+            _t(term | trunc, dev),
+            _t(env.final_obs, dev),
+        )
         n_explore = int((episode == 0).sum())
         n = env.num_envs
         c["env_steps"] += n
@@ -61,8 +72,11 @@ class Trainer(RunLoop):
                 values[f"instruction_DQN/{k}"] = sum(v) / len(v)
         values["steps/exploration"] = c["explore_steps"]
         values["steps/instruction"] = c["exploit_steps"]
-        for tag, w in (("reward/train", "returns"), ("reward/exploration", "explore_rewards"),
-                       ("steps/exploration_per_episode", "explore_lengths")):
+        for tag, w in (
+            ("reward/train", "returns"),
+            ("reward/exploration", "explore_rewards"),
+            ("steps/exploration_per_episode", "explore_lengths"),
+        ):
             if len(self.windows[w]):
                 values[tag] = float(np.mean(self.windows[w]))
         return values
@@ -75,9 +89,13 @@ train = Trainer.train
 
 
 def build_parser():
-    return cli_parser("fastmeta train dream", "Train DREAM on a fastmeta env.", "dream",
-                      cfg_mod.PRESETS,
-                      "default/paper: the original's config and cadence; fast: tuned for speed")
+    return cli_parser(
+        "fastmeta train dream",
+        "Train DREAM on a fastmeta env.",
+        "dream",
+        cfg_mod.PRESETS,
+        "default/paper: the original's config and cadence; fast: tuned for speed",
+    )
 
 
 def main(argv=None) -> int:

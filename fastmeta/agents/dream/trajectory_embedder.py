@@ -6,6 +6,7 @@ Trajectories are batches of padded exploration episodes: `obs` [B, T+1, ...] (s_
 One forward pass yields g_0..g_T for every trajectory; g_T (acting), the L_tc targets and the
 rewards all come from it.
 """
+
 from __future__ import annotations
 
 import torch
@@ -23,11 +24,12 @@ class TransitionEmb(nn.Module):
         self.state = state_embedder(obs_kind, obs_highs, state_dim)
         self.action = nn.Embedding(num_actions, action_dim)
         self.mlp = nn.Sequential(
-            nn.Linear(2 * state_dim + action_dim, 128), nn.ReLU(), nn.Linear(128, embed_dim))
+            nn.Linear(2 * state_dim + action_dim, 128), nn.ReLU(), nn.Linear(128, embed_dim)
+        )
 
     def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """obs [B, T+1, ...], actions [B, T+1] → transition embeddings [B, T, E_T]."""
-        phi = self.state(obs)       # each state embedded once, shared by two transitions
+        phi = self.state(obs)  # each state embedded once, shared by two transitions
         x = torch.cat([phi[:, :-1], phi[:, 1:], self.action(actions[:, :-1].long())], -1)
         return self.mlp(x)
 
@@ -35,12 +37,26 @@ class TransitionEmb(nn.Module):
 class TrajectoryEmbedder(nn.Module):
     """g(τ) through an LSTM over transitions, f(e) through an id embedding, and `use_ids`."""
 
-    def __init__(self, obs_kind, obs_highs, num_actions, env_id_highs, *, state_dim=64,
-                 action_dim=32, transition_dim=64, hidden=128, embed_dim=64, penalty=0.1,
-                 id_noise=0.1, id_norm_cap=10.0):
+    def __init__(
+        self,
+        obs_kind,
+        obs_highs,
+        num_actions,
+        env_id_highs,
+        *,
+        state_dim=64,
+        action_dim=32,
+        transition_dim=64,
+        hidden=128,
+        embed_dim=64,
+        penalty=0.1,
+        id_noise=0.1,
+        id_norm_cap=10.0,
+    ):
         super().__init__()
-        self.transition = TransitionEmb(obs_kind, obs_highs, num_actions, state_dim, action_dim,
-                                        transition_dim)
+        self.transition = TransitionEmb(
+            obs_kind, obs_highs, num_actions, state_dim, action_dim, transition_dim
+        )
         self.lstm = UnrolledLSTM(transition_dim, hidden)
         self.head = nn.Sequential(nn.Linear(hidden, 128), nn.ReLU(), nn.Linear(128, embed_dim))
         self.ids = IDEmb(env_id_highs, embed_dim)
@@ -85,7 +101,7 @@ class TrajectoryEmbedder(nn.Module):
 
 
 def rewards_from_distances(g_all, f, lengths, penalty: float) -> torch.Tensor:
-    d = (g_all - f[:, None, :]).pow(2).sum(-1)                        # [B, T+1]
+    d = (g_all - f[:, None, :]).pow(2).sum(-1)  # [B, T+1]
     r = d[:, :-1] - d[:, 1:] - penalty
     t = torch.arange(r.shape[1], device=r.device)
     return torch.where(t[None, :] < lengths[:, None], r, torch.zeros_like(r))

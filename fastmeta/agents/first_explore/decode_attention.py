@@ -6,6 +6,7 @@ call spends much of its time in per-matrix dispatch; two streaming kernels (scor
 weighted sum of values) around torch's softmax are up to ~2x faster at First-Explore's sizes.
 Other devices, and autograd, use the equivalent torch expression.
 """
+
 from __future__ import annotations
 
 import numpy as np

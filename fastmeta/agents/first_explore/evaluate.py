@@ -14,6 +14,7 @@ With --holdout N the k chosen on the sweep's tasks is scored again on N fresh ta
 --holdout-seed), so the reported return carries no selection bias; the control is scored on the
 same fresh tasks and the per-task difference gives a paired standard error.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,6 +39,7 @@ def evaluate(model, args, k_values, num: int, seed: int) -> dict:
     Returns mean_return (K,), returns (K, num) and per_step (K, num, L): rewards per pull
     (bandit) or returns per episode (treasure, maze), plus the reference values."""
     from fastmeta.agents.first_explore.train import make_env
+
     model.eval()
     dev = next(model.parameters()).device
     k_values = [int(k) for k in k_values]
@@ -59,9 +61,11 @@ def evaluate(model, args, k_values, num: int, seed: int) -> dict:
             per_step[:, t] = r
             rew = torch.from_numpy(np.asarray(r, dtype=np.float32)).to(dev)
         means = tasks.means.astype(np.float64)
-        refs = {"oracle": float(means.max(1).mean() * life),
-                "uniform_random": float(means.mean(1).mean() * life),
-                "always_arm_0": float(means[:, 0].mean() * life)}
+        refs = {
+            "oracle": float(means.max(1).mean() * life),
+            "uniform_random": float(means.mean(1).mean() * life),
+            "always_arm_0": float(means[:, 0].mean() * life),
+        }
     else:
         t_len = args.ep_len
         cache = KVCache(model.cfg, n, life * (t_len + 1), device=dev)
@@ -80,8 +84,9 @@ def evaluate(model, args, k_values, num: int, seed: int) -> dict:
                 act = _greedy(model, h, explore)
                 _, r, term, trunc, _ = env.step(act.cpu().numpy())
                 done = (term | trunc).reshape(-1, *([1] * (env.obs.ndim - 1)))
-                obs = torch.from_numpy(np.asarray(np.where(done, env.final_obs, env.obs),
-                                                  dtype=np.float32)).to(dev)
+                obs = torch.from_numpy(
+                    np.asarray(np.where(done, env.final_obs, env.obs), dtype=np.float32)
+                ).to(dev)
                 r = torch.from_numpy(np.asarray(r, dtype=np.float32)).to(dev)
                 ret = ret + r
                 field = ret if args.env == "treasure" else r
@@ -89,13 +94,19 @@ def evaluate(model, args, k_values, num: int, seed: int) -> dict:
         refs = {"uniform_random": uniform_random_return(args, num, seed)}
     model.train()
     returns = per_step.sum(1).reshape(nk, num)
-    return {"k": k_values, "mean_return": returns.mean(1), "returns": returns,
-            "per_step": per_step.reshape(nk, num, life), "references": refs}
+    return {
+        "k": k_values,
+        "mean_return": returns.mean(1),
+        "returns": returns,
+        "per_step": per_step.reshape(nk, num, life),
+        "references": refs,
+    }
 
 
 def uniform_random_return(args, num: int, seed: int) -> float:
     """Mean lifetime return of uniform-random actions on the same evaluation tasks."""
     from fastmeta.agents.first_explore.train import make_env
+
     life = args.eval_lifetime
     env = make_env(args, num, life)
     env.reset(seed=seed + 1, tasks=env.sample_tasks(num, seed))
@@ -116,6 +127,7 @@ def default_k_values(args) -> list[int]:
 def load_run(run_dir):
     """(model, args) of a run directory (config.json + checkpoint.pt)."""
     from fastmeta.agents.first_explore.train import Args, Learner
+
     run_dir = Path(run_dir)
     args = Args(**json.loads((run_dir / "config.json").read_text()))
     learner = Learner(args)
@@ -130,12 +142,20 @@ def sweep(run_dir, k_values=None, num: int = 1000, seed: int = 12345) -> dict:
     res = evaluate(model, args, k_values, num, seed)
     best = int(np.argmax(res["mean_return"]))
     stderr = res["returns"].std(1, ddof=1) / np.sqrt(num)
-    return {"run": str(run_dir), "env": args.env, "control": args.control, "lifetimes": num,
-            "seed": seed, "k": res["k"], "mean_return": res["mean_return"].tolist(),
-            "stderr": stderr.tolist(), "best_k": res["k"][best],
-            "best_return": float(res["mean_return"][best]),
-            "best_curve": res["per_step"][best].mean(0).tolist(),
-            "references": res["references"]}
+    return {
+        "run": str(run_dir),
+        "env": args.env,
+        "control": args.control,
+        "lifetimes": num,
+        "seed": seed,
+        "k": res["k"],
+        "mean_return": res["mean_return"].tolist(),
+        "stderr": stderr.tolist(),
+        "best_k": res["k"][best],
+        "best_return": float(res["mean_return"][best]),
+        "best_curve": res["per_step"][best].mean(0).tolist(),
+        "references": res["references"],
+    }
 
 
 def holdout(run_dir, k: int, num: int, seed: int) -> tuple[np.ndarray, dict]:
@@ -150,6 +170,7 @@ def holdout(run_dir, k: int, num: int, seed: int) -> tuple[np.ndarray, dict]:
 def paired_summary(fe: np.ndarray, ctl: np.ndarray | None, k: int, seed: int, refs: dict) -> dict:
     def mean_se(x):
         return float(x.mean()), float(x.std(ddof=1) / np.sqrt(len(x)))
+
     out = {"seed": seed, "lifetimes": len(fe), "k": k, "references": refs}
     out["mean_return"], out["stderr"] = mean_se(fe)
     if ctl is not None:
@@ -160,13 +181,15 @@ def paired_summary(fe: np.ndarray, ctl: np.ndarray | None, k: int, seed: int, re
 
 def plot(summaries: list[dict], path: Path) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(6, 4))
     life = len(summaries[0]["best_curve"])
     xs = np.arange(1, life + 1)
     for s in summaries:
-        label = ("always-exploit" if s["control"] != "none" else f"First-Explore (k={s['best_k']})")
+        label = "always-exploit" if s["control"] != "none" else f"First-Explore (k={s['best_k']})"
         ax.plot(xs, np.cumsum(s["best_curve"]), label=f"{label}: {s['best_return']:.1f}")
     for name, v in summaries[0]["references"].items():
         ax.plot(xs, xs * v / life, "--", label=f"{name.replace('_', ' ')}: {v:.1f}")
@@ -185,8 +208,10 @@ def plot_training(run_dirs: list, path: Path) -> None:
     import csv
 
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(6, 4))
     for d in run_dirs:
         rows = list(csv.DictReader(open(Path(d) / "evaluations.csv")))
@@ -194,8 +219,12 @@ def plot_training(run_dirs: list, path: Path) -> None:
             continue
         cfg = json.loads((Path(d) / "config.json").read_text())
         label = "always-exploit" if cfg["control"] != "none" else "First-Explore"
-        ax.plot([float(r["elapsed_s"]) / 60 for r in rows], [float(r["eval_return"]) for r in rows],
-                marker=".", label=f"{label} (k={rows[0]['k']})")
+        ax.plot(
+            [float(r["elapsed_s"]) / 60 for r in rows],
+            [float(r["eval_return"]) for r in rows],
+            marker=".",
+            label=f"{label} (k={rows[0]['k']})",
+        )
     ax.set_xlabel("training wall-clock (min)")
     ax.set_ylabel("greedy lifetime return")
     ax.legend(fontsize=8)
@@ -211,8 +240,12 @@ def main(argv=None) -> int:
     p.add_argument("--k", default=None, help="comma-separated k values (default: a sweep)")
     p.add_argument("--lifetimes", type=int, default=1000)
     p.add_argument("--seed", type=int, default=12345)
-    p.add_argument("--holdout", type=int, default=0,
-                   help="score the chosen k (and the control) again on this many fresh tasks")
+    p.add_argument(
+        "--holdout",
+        type=int,
+        default=0,
+        help="score the chosen k (and the control) again on this many fresh tasks",
+    )
     p.add_argument("--holdout-seed", type=int, default=54321)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default=None, help="output directory (default: the run directory)")
@@ -236,15 +269,21 @@ def main(argv=None) -> int:
     plot(summaries, out / f"eval_{name}.png")
     plot_training([a.run] + ([a.control] if a.control else []), out / f"training_{name}.png")
     for s in summaries:
-        print(f"{s['run']}: best k={s['best_k']} return={s['best_return']:.2f} "
-              f"(refs {', '.join(f'{k} {v:.1f}' for k, v in s['references'].items())})")
+        print(
+            f"{s['run']}: best k={s['best_k']} return={s['best_return']:.2f} "
+            f"(refs {', '.join(f'{k} {v:.1f}' for k, v in s['references'].items())})"
+        )
     if "holdout" in summaries[0]:
         h = summaries[0]["holdout"]
-        line = (f"held-out ({h['lifetimes']} tasks, seed {h['seed']}): k={h['k']} "
-                f"return={h['mean_return']:.2f} ± {h['stderr']:.2f}")
+        line = (
+            f"held-out ({h['lifetimes']} tasks, seed {h['seed']}): k={h['k']} "
+            f"return={h['mean_return']:.2f} ± {h['stderr']:.2f}"
+        )
         if "paired_difference" in h:
-            line += (f"; control {h['control_mean_return']:.2f} ± {h['control_stderr']:.2f}; "
-                     f"difference {h['paired_difference']:.2f} ± {h['paired_stderr']:.2f} (paired)")
+            line += (
+                f"; control {h['control_mean_return']:.2f} ± {h['control_stderr']:.2f}; "
+                f"difference {h['paired_difference']:.2f} ± {h['paired_stderr']:.2f} (paired)"
+            )
         line += f"; refs {', '.join(f'{k} {v:.1f}' for k, v in h['references'].items())}"
         print(line)
     return 0

@@ -15,6 +15,7 @@ Credit rules:
   always-     each exploit episode: w = [R >= M](1 + R - M), then M <- max(M, R), M_0 = 0.
   exploit
 """
+
 from __future__ import annotations
 
 import torch
@@ -36,7 +37,9 @@ def bandit_credit(explore_rew: torch.Tensor, exploit_rew: torch.Tensor):
     """explore_rew (B, P) of the context pulls, exploit_rew (B, P+1) of the exploit prediction at
     every prefix (0..P context pulls). Returns bool (explore_success (B, P), exploit_success (B, P+1))."""
     b, p = explore_rew.shape
-    prev_best = torch.full((b, p + 1), -torch.inf, dtype=explore_rew.dtype, device=explore_rew.device)
+    prev_best = torch.full(
+        (b, p + 1), -torch.inf, dtype=explore_rew.dtype, device=explore_rew.device
+    )
     prev_best[:, 1:] = torch.cummax(explore_rew, 1).values
     exploit_success = exploit_rew >= prev_best
     explore_success = exploit_rew[:, 1:] > prev_best[:, :-1]
@@ -96,12 +99,18 @@ def bandit_loss(model, batch, control: bool = False):
 def episodic_loss(model, batch, layout, weighting: bool = True):
     """Spec §2.5 (First-Explore) / §3.1 (always-exploit). Returns (loss, stats)."""
     h = model.forward_tokens(
-        model.embed(batch.act, batch.rew, layout.pos.to(batch.act.device),
-                    layout.ep.to(batch.act.device), batch.obs),
-        None if layout.mask is None else layout.mask.to(batch.act.device))
+        model.embed(
+            batch.act,
+            batch.rew,
+            layout.pos.to(batch.act.device),
+            layout.ep.to(batch.act.device),
+            batch.obs,
+        ),
+        None if layout.mask is None else layout.mask.to(batch.act.device),
+    )
     e = layout.num_eps
     ctx_head = "max" if layout.control else "exp"
-    h_ctx = h[:, torch.as_tensor(layout.ctx_pred, device=h.device)]        # (B, E, T, D)
+    h_ctx = h[:, torch.as_tensor(layout.ctx_pred, device=h.device)]  # (B, E, T, D)
     ce_ctx = additive_ce(batch.ctx_prior, model.head(ctx_head, h_ctx), batch.ctx_act).sum(-1)
     if layout.control:
         w = always_exploit_weights(batch.ctx_ret, weighting)
@@ -112,6 +121,9 @@ def episodic_loss(model, batch, layout, weighting: bool = True):
     w_e, w_x = episodic_weights(batch.ctx_ret, batch.br_ret, weighting)
     loss_x = (w_x * ce_br).mean(0).sum() / e
     loss_e = (w_e * ce_ctx).mean(0).sum() / e
-    return loss_x + loss_e, {"loss_exploit": loss_x.detach(), "loss_explore": loss_e.detach(),
-                             "exploit_success": (w_x > 0).float().mean(),
-                             "explore_success": (w_e > 0).float().mean()}
+    return loss_x + loss_e, {
+        "loss_exploit": loss_x.detach(),
+        "loss_explore": loss_e.detach(),
+        "exploit_success": (w_x > 0).float().mean(),
+        "explore_success": (w_e > 0).float().mean(),
+    }

@@ -14,6 +14,7 @@ Two ways to run the trunk, with the same weights and the same numbers up to floa
   `decode`          one token per call for the whole batch, against a preallocated KV cache;
                     used to roll out lifetimes (no gradient needed there, see rollout.py).
 """
+
 from __future__ import annotations
 
 import math
@@ -29,14 +30,14 @@ from fastmeta.agents.first_explore.decode_attention import attend
 @dataclass(frozen=True)
 class ModelConfig:
     act_dim: int
-    obs_dim: int = 0               # 0: no state input (bandit)
+    obs_dim: int = 0  # 0: no state input (bandit)
     n_layer: int = 3
     n_head: int = 4
     d_model: int = 128
     d_mlp: int = 512
-    n_positions: int = 1024        # rows of the position table (and of the episode table)
+    n_positions: int = 1024  # rows of the position table (and of the episode table)
     episode_embedding: bool = False
-    failure_heads: bool = False    # bandit: pred_nonexp / pred_nonmax
+    failure_heads: bool = False  # bandit: pred_nonexp / pred_nonmax
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -101,8 +102,9 @@ class Block(nn.Module):
         x = x + self.c_proj(a.transpose(1, 2).reshape(b, n, d))
         return x + self.mlp(x)
 
-    def decode(self, x: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor,
-               slot: int) -> torch.Tensor:
+    def decode(
+        self, x: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor, slot: int
+    ) -> torch.Tensor:
         """x: (B, D), one new token per lifetime, written at cache index `slot`; it attends to
         cache entries 0..slot (every lifetime in a batch is at the same point).
 
@@ -120,8 +122,9 @@ class Block(nn.Module):
 class KVCache:
     """Preallocated keys and values, (n_layer, B * n_head, max_len, d_head) each."""
 
-    def __init__(self, cfg: ModelConfig, batch: int, max_len: int, device="cpu",
-                 dtype=torch.float32):
+    def __init__(
+        self, cfg: ModelConfig, batch: int, max_len: int, device="cpu", dtype=torch.float32
+    ):
         shape = (cfg.n_layer, batch * cfg.n_head, max_len, cfg.d_model // cfg.n_head)
         self.k = torch.zeros(shape, device=device, dtype=dtype)
         self.v = torch.zeros(shape, device=device, dtype=dtype)
@@ -156,9 +159,15 @@ class FirstExploreModel(nn.Module):
         w_a = self.dense_a.weight
         return torch.cat([w_a.t(), w_a.new_zeros(1, w_a.shape[0])])
 
-    def embed(self, act: torch.Tensor, rew: torch.Tensor, pos: torch.Tensor,
-              ep: torch.Tensor | None = None, obs: torch.Tensor | None = None,
-              table: torch.Tensor | None = None) -> torch.Tensor:
+    def embed(
+        self,
+        act: torch.Tensor,
+        rew: torch.Tensor,
+        pos: torch.Tensor,
+        ep: torch.Tensor | None = None,
+        obs: torch.Tensor | None = None,
+        table: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """act: long (...), -1 = zero action; rew: float (...); pos/ep: long, broadcastable to
         act's shape; obs: float (..., obs_dim); table: `action_table()`, if already built.
         Returns (..., d_model)."""

@@ -4,6 +4,7 @@ parameter, with a linear warm-up and a linear decay to 0.
 optax.adamw applies decoupled weight decay scaled by the learning rate, as torch's AdamW does, so
 the two update rules coincide (b1 0.9, b2 0.999, eps 1e-8 outside the square root).
 """
+
 from __future__ import annotations
 
 import torch
@@ -28,8 +29,9 @@ def clip_elementwise_(params, clip: float) -> None:
 
 def make_optimizer(params, weight_decay: float = 1e-4) -> torch.optim.AdamW:
     """AdamW over all parameters (no decay mask); the learning rate is set per update."""
-    return torch.optim.AdamW(params, lr=0.0, betas=(0.9, 0.999), eps=1e-8,
-                             weight_decay=weight_decay, foreach=True)
+    return torch.optim.AdamW(
+        params, lr=0.0, betas=(0.9, 0.999), eps=1e-8, weight_decay=weight_decay, foreach=True
+    )
 
 
 def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:

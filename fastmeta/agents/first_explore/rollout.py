@@ -19,6 +19,7 @@ Treasure room / ray maze (a lagged roll copy samples, with inverse temperature t
   is decoded from the post-explore cache into the slots the next explore episode overwrites.
   With tau = 0 (before the first roll refresh) sampling is uniform and the model is skipped.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,8 +43,8 @@ def sample_categorical(logp: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
 # ------------------------------------------------------------------------------------------------
 @dataclass
 class BanditBatch:
-    act: torch.Tensor          # (B, P+1) token actions, column 0 = -1
-    rew: torch.Tensor          # (B, P+1) token rewards, column 0 = 0
+    act: torch.Tensor  # (B, P+1) token actions, column 0 = -1
+    rew: torch.Tensor  # (B, P+1) token rewards, column 0 = 0
     explore_logp: torch.Tensor  # (B, P, A) sampling log-probs of the context pulls
     exploit_act: torch.Tensor  # (B, P+1) exploit action at every prefix
     exploit_logp: torch.Tensor  # (B, P+1, A)
@@ -61,8 +62,16 @@ class BanditBatch:
 class BanditRollout:
     """Collects one batch of bandit lifetimes per call into preallocated buffers."""
 
-    def __init__(self, model: FirstExploreModel, env, exploit_env, pulls: int = 99,
-                 eps: float = 0.05, context_head: str = "exp", device="cpu"):
+    def __init__(
+        self,
+        model: FirstExploreModel,
+        env,
+        exploit_env,
+        pulls: int = 99,
+        eps: float = 0.05,
+        context_head: str = "exp",
+        device="cpu",
+    ):
         if exploit_env.num_envs != env.num_envs:
             raise ValueError("env and exploit_env must have the same num_envs")
         self.model, self.env, self.exploit_env = model, env, exploit_env
@@ -92,24 +101,34 @@ class BanditRollout:
         bias = torch.cat([hd.bias for hd in heads])
         table = m.action_table()
         for t in range(p + 1):
-            h = m.decode(m.embed(self.act[:, t], self.rew[:, t], self.pos[t], table=table),
-                         self.cache, t)
-            logp = eps_mix_logprobs(torch.nn.functional.linear(h, w, bias).view(b, 2, n_act),
-                                    self.eps)
+            h = m.decode(
+                m.embed(self.act[:, t], self.rew[:, t], self.pos[t], table=table), self.cache, t
+            )
+            logp = eps_mix_logprobs(
+                torch.nn.functional.linear(h, w, bias).view(b, 2, n_act), self.eps
+            )
             acts = sample_categorical(logp.view(b * 2, n_act), u[t]).view(b, 2)
             at, mt = acts[:, 0], acts[:, 1]
             self.exploit_logp[:, t] = logp[:, 1]
             self.exploit_act[:, t] = mt
             self.exploit_rew[:, t] = torch.from_numpy(
-                self.exploit_env.step(mt.cpu().numpy())[1]).to(self.device)
+                self.exploit_env.step(mt.cpu().numpy())[1]
+            ).to(self.device)
             if t == p:
                 break
             self.explore_logp[:, t] = logp[:, 0]
             self.act[:, t + 1] = at
-            self.rew[:, t + 1] = torch.from_numpy(self.env.step(at.cpu().numpy())[1]).to(self.device)
-        return BanditBatch(self.act.clone(), self.rew.clone(), self.explore_logp.clone(),
-                           self.exploit_act.clone(), self.exploit_logp.clone(),
-                           self.exploit_rew.clone())
+            self.rew[:, t + 1] = torch.from_numpy(self.env.step(at.cpu().numpy())[1]).to(
+                self.device
+            )
+        return BanditBatch(
+            self.act.clone(),
+            self.rew.clone(),
+            self.explore_logp.clone(),
+            self.exploit_act.clone(),
+            self.exploit_logp.clone(),
+            self.exploit_rew.clone(),
+        )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -123,6 +142,7 @@ class EpisodicLayout:
     branch's last token is never read: its output is unused and nothing attends to it).
     Always-exploit: E exploit episodes of T+1 tokens, all in context.
     """
+
     num_eps: int
     ep_len: int
     control: bool
@@ -136,7 +156,7 @@ class EpisodicLayout:
         pos[:n_ctx] = np.tile(np.arange(t + 1), e)
         ep[:n_ctx] = np.repeat(np.arange(e), t + 1)
         # prediction token of (episode i, step s): context episodes, then branches
-        self.ctx_pred = (np.arange(e)[:, None] * (t + 1) + np.arange(t)[None, :])
+        self.ctx_pred = np.arange(e)[:, None] * (t + 1) + np.arange(t)[None, :]
         self.mask = None  # plain causal
         if not self.control:
             pos[n_ctx:] = np.tile(np.arange(t), e)
@@ -145,7 +165,7 @@ class EpisodicLayout:
             mask = np.tril(np.ones((self.length, self.length), dtype=bool))
             for i in range(e):
                 rows = slice(n_ctx + i * t, n_ctx + (i + 1) * t)
-                mask[rows, (i + 1) * (t + 1):] = False   # later context and earlier branches
+                mask[rows, (i + 1) * (t + 1) :] = False  # later context and earlier branches
                 mask[rows, rows] = np.tril(np.ones((t, t), dtype=bool))
             self.mask = torch.from_numpy(mask)
         self.pos = torch.from_numpy(pos)
@@ -154,13 +174,13 @@ class EpisodicLayout:
 
 @dataclass
 class EpisodicBatch:
-    act: torch.Tensor      # (B, S) token actions (-1 = zero action)
-    rew: torch.Tensor      # (B, S) token reward field
-    obs: torch.Tensor      # (B, S, obs_dim)
+    act: torch.Tensor  # (B, S) token actions (-1 = zero action)
+    rew: torch.Tensor  # (B, S) token reward field
+    obs: torch.Tensor  # (B, S, obs_dim)
     ctx_act: torch.Tensor  # (B, E, T) actions of the context episodes
     ctx_prior: torch.Tensor  # (B, E, T, A) tau * roll logits they were sampled with
     ctx_ret: torch.Tensor  # (B, E) returns of the context episodes
-    br_act: torch.Tensor | None = None    # (B, E, T) exploit branches (First-Explore only)
+    br_act: torch.Tensor | None = None  # (B, E, T) exploit branches (First-Explore only)
     br_prior: torch.Tensor | None = None
     br_ret: torch.Tensor | None = None
 
@@ -173,8 +193,16 @@ class EpisodicRollout:
     rewards; episode returns are their sums (the treasure's final running return, the maze's cr).
     """
 
-    def __init__(self, model: FirstExploreModel, env, num_eps: int, ep_len: int, control: bool,
-                 running_return_tokens: bool, device="cpu"):
+    def __init__(
+        self,
+        model: FirstExploreModel,
+        env,
+        num_eps: int,
+        ep_len: int,
+        control: bool,
+        running_return_tokens: bool,
+        device="cpu",
+    ):
         self.model, self.env = model, env
         self.layout = EpisodicLayout(num_eps, ep_len, control)
         self.running = running_return_tokens
@@ -193,8 +221,18 @@ class EpisodicRollout:
         self.pos = self.layout.pos.to(self.device)
         self.ep = self.layout.ep.to(self.device)
 
-    def _episode(self, idx: int, seq0: int, slot0: int, ep_no: int, head: str, tau: float,
-                 u: torch.Tensor, write_last: bool, decode_last: bool) -> None:
+    def _episode(
+        self,
+        idx: int,
+        seq0: int,
+        slot0: int,
+        ep_no: int,
+        head: str,
+        tau: float,
+        u: torch.Tensor,
+        write_last: bool,
+        decode_last: bool,
+    ) -> None:
         """Run one episode: tokens at sequence index seq0.., cache slots slot0..; results in
         self.acts/priors/rets[:, idx]."""
         m, env, t_len = self.model, self.env, self.layout.ep_len
@@ -212,8 +250,11 @@ class EpisodicRollout:
                 self.obs[:, seq0 + t] = obs
             if t == t_len:
                 if use_model and decode_last:
-                    m.decode(m.embed(act, rew_field, self.pos.new_tensor(t), ep_t, obs, self._table),
-                             self.cache, slot0 + t)
+                    m.decode(
+                        m.embed(act, rew_field, self.pos.new_tensor(t), ep_t, obs, self._table),
+                        self.cache,
+                        slot0 + t,
+                    )
                 break
             if use_model:
                 x = m.embed(act, rew_field, self.pos.new_tensor(t), ep_t, obs, self._table)
@@ -226,8 +267,11 @@ class EpisodicRollout:
             self.acts[:, idx, t] = act
             _, r, term, trunc, _ = env.step(act.cpu().numpy())
             done = term | trunc
-            o = np.where(done.reshape(-1, *([1] * (env.obs.ndim - 1))), env.final_obs, env.obs) \
-                if done.any() else env.obs
+            o = (
+                np.where(done.reshape(-1, *([1] * (env.obs.ndim - 1))), env.final_obs, env.obs)
+                if done.any()
+                else env.obs
+            )
             obs = torch.from_numpy(np.asarray(o, dtype=np.float32)).to(self.device)
             r = torch.from_numpy(np.asarray(r, dtype=np.float32)).to(self.device)
             ret = ret + r
@@ -243,16 +287,48 @@ class EpisodicRollout:
         u = torch.rand(2 * e, self.env.num_envs, t, generator=gen, device=self.device)
         for i in range(e):
             if lay.control:
-                self._episode(i, i * (t + 1), i * (t + 1), i, "max", tau, u[i],
-                              write_last=True, decode_last=i < e - 1)
+                self._episode(
+                    i,
+                    i * (t + 1),
+                    i * (t + 1),
+                    i,
+                    "max",
+                    tau,
+                    u[i],
+                    write_last=True,
+                    decode_last=i < e - 1,
+                )
                 continue
-            self._episode(i, i * (t + 1), i * (t + 1), i, "exp", tau, u[2 * i],
-                          write_last=True, decode_last=True)
-            self._episode(e + i, n_ctx + i * t, (i + 1) * (t + 1), i + 1, "max", tau,
-                          u[2 * i + 1], write_last=False, decode_last=False)
-        batch = EpisodicBatch(self.act.clone(), self.rew.clone(), self.obs.clone(),
-                              self.acts[:, :e].clone(), self.priors[:, :e].clone(),
-                              self.rets[:, :e].clone())
+            self._episode(
+                i,
+                i * (t + 1),
+                i * (t + 1),
+                i,
+                "exp",
+                tau,
+                u[2 * i],
+                write_last=True,
+                decode_last=True,
+            )
+            self._episode(
+                e + i,
+                n_ctx + i * t,
+                (i + 1) * (t + 1),
+                i + 1,
+                "max",
+                tau,
+                u[2 * i + 1],
+                write_last=False,
+                decode_last=False,
+            )
+        batch = EpisodicBatch(
+            self.act.clone(),
+            self.rew.clone(),
+            self.obs.clone(),
+            self.acts[:, :e].clone(),
+            self.priors[:, :e].clone(),
+            self.rets[:, :e].clone(),
+        )
         if not lay.control:
             batch.br_act = self.acts[:, e:].clone()
             batch.br_prior = self.priors[:, e:].clone()

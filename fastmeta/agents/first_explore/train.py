@@ -12,6 +12,7 @@ so a run resumed from a checkpoint continues exactly as if it had never stopped.
 Outputs in `<out>/<name>/`: config.json (resolved Args), scalars.csv, evaluations.csv,
 tensorboard/ (if installed), checkpoint.pt (written atomically).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,12 @@ import fastmeta
 from fastmeta.agents.experiment_cli import add_experiment_arguments, experiment_dir
 from fastmeta.agents.first_explore import evaluate as ev
 from fastmeta.agents.first_explore.losses import bandit_loss, episodic_loss
-from fastmeta.agents.first_explore.model import (FirstExploreModel, bandit_config, maze_config,
-                                                 treasure_config)
+from fastmeta.agents.first_explore.model import (
+    FirstExploreModel,
+    bandit_config,
+    maze_config,
+    treasure_config,
+)
 from fastmeta.agents.first_explore.optim import clip_elementwise_, lr_at, make_optimizer, set_lr
 from fastmeta.agents.first_explore.rollout import BanditRollout, EpisodicRollout
 
@@ -44,27 +49,27 @@ CHECKPOINT = "checkpoint.pt"
 
 @dataclass
 class Args:
-    env: str = "bandit"             # bandit | treasure | maze
-    control: str = "none"           # none (First-Explore) | always-exploit
+    env: str = "bandit"  # bandit | treasure | maze
+    control: str = "none"  # none (First-Explore) | always-exploit
     seed: int = 42
     # -- optimisation (spec §2.6)
     batch_size: int = 128
-    total_updates: int = 200_000    # also sets the LR schedule
-    lr: float = 1e-4                # peak of the warm-up / linear-decay schedule
+    total_updates: int = 200_000  # also sets the LR schedule
+    lr: float = 1e-4  # peak of the warm-up / linear-decay schedule
     warmup_frac: float = 0.1
     weight_decay: float = 1e-4
-    grad_clip: float = 0.25         # element-wise
+    grad_clip: float = 0.25  # element-wise
     # -- env and lifetime (spec §2.8)
-    minval: float = 0.5             # bandit mu_1; treasure rho; unused by the maze (as the original)
+    minval: float = 0.5  # bandit mu_1; treasure rho; unused by the maze (as the original)
     num_arms: int = 10
-    pulls: int = 99                 # bandit explore pulls per training lifetime
-    eps: float = 0.05               # bandit sampling mix
-    num_eps: int = 9                # treasure/maze explore episodes per training lifetime
+    pulls: int = 99  # bandit explore pulls per training lifetime
+    eps: float = 0.05  # bandit sampling mix
+    num_eps: int = 9  # treasure/maze explore episodes per training lifetime
     ep_len: int = 9
     weighting: bool = True
-    tau: float = 1.0                # roll-policy inverse temperature after the first refresh
-    roll_refresh: int = 10_000      # updates between roll-policy refreshes (treasure/maze)
-    p_reward: float = 0.3           # maze
+    tau: float = 1.0  # roll-policy inverse temperature after the first refresh
+    roll_refresh: int = 10_000  # updates between roll-policy refreshes (treasure/maze)
+    p_reward: float = 0.3  # maze
     # -- model size; 0 keeps the original's (spec §2.2: 128 wide, 4 heads, MLP 512, 3/4 layers)
     n_layer: int = 0
     d_model: int = 0
@@ -73,11 +78,11 @@ class Args:
     # -- monitoring and evaluation (spec §2.7)
     eval_every: int = 1000
     eval_lifetimes: int = 256
-    eval_k: int = 10                # explore pulls/episodes before exploiting, in periodic evals
-    eval_lifetime: int = 100        # pulls (bandit) or episodes (treasure: 10, maze: 4)
+    eval_k: int = 10  # explore pulls/episodes before exploiting, in periodic evals
+    eval_lifetime: int = 100  # pulls (bandit) or episodes (treasure: 10, maze: 4)
     log_every: int = 50
     checkpoint_every: int = 1000
-    time_limit_min: float = 0.0     # stop (with a checkpoint and a final eval) after this; 0 = none
+    time_limit_min: float = 0.0  # stop (with a checkpoint and a final eval) after this; 0 = none
     # -- system
     threads: int = 1
     device: str = "cpu"
@@ -88,26 +93,75 @@ PRESETS: dict[str, dict[str, dict]] = {
     # the original's hyperparameters
     "paper": {
         "bandit": {},
-        "treasure": dict(total_updates=1_000_000, minval=-4.0, num_eps=9, ep_len=9,
-                         roll_refresh=10_000, eval_k=2, eval_lifetime=10),
-        "maze": dict(total_updates=1_000_000, minval=0.0, num_eps=3, ep_len=20,
-                     roll_refresh=5_000, eval_k=1, eval_lifetime=4),
+        "treasure": dict(
+            total_updates=1_000_000,
+            minval=-4.0,
+            num_eps=9,
+            ep_len=9,
+            roll_refresh=10_000,
+            eval_k=2,
+            eval_lifetime=10,
+        ),
+        "maze": dict(
+            total_updates=1_000_000,
+            minval=0.0,
+            num_eps=3,
+            ep_len=20,
+            roll_refresh=5_000,
+            eval_k=1,
+            eval_lifetime=4,
+        ),
     },
     # tuned to learn within an hour on a 2-core CPU: higher peak LR, short schedule
     "fast": {
         # a smaller trunk (2 layers, 64 wide) makes 4x more updates per minute than the
         # original's and learns faster per minute; the schedule spans about an hour on one core
-        "bandit": dict(batch_size=64, n_layer=2, d_model=64, d_mlp=256, lr=3e-3,
-                       total_updates=14_000, time_limit_min=60.0, eval_every=500, log_every=100),
+        "bandit": dict(
+            batch_size=64,
+            n_layer=2,
+            d_model=64,
+            d_mlp=256,
+            lr=3e-3,
+            total_updates=14_000,
+            time_limit_min=60.0,
+            eval_every=500,
+            log_every=100,
+        ),
         # the bandit's small trunk and peak LR; the schedule spans about 45 minutes with three
         # other training processes on the two cores
-        "treasure": dict(total_updates=2500, lr=3e-3, minval=-4.0, num_eps=9, ep_len=9,
-                         batch_size=64, n_layer=2, d_model=64, d_mlp=256, roll_refresh=300,
-                         eval_k=2, eval_lifetime=10, eval_every=250, time_limit_min=45.0),
+        "treasure": dict(
+            total_updates=2500,
+            lr=3e-3,
+            minval=-4.0,
+            num_eps=9,
+            ep_len=9,
+            batch_size=64,
+            n_layer=2,
+            d_model=64,
+            d_mlp=256,
+            roll_refresh=300,
+            eval_k=2,
+            eval_lifetime=10,
+            eval_every=250,
+            time_limit_min=45.0,
+        ),
         # the bandit's small trunk and peak LR, not tuned separately; an hour on one core
-        "maze": dict(total_updates=10_000, lr=3e-3, minval=0.0, num_eps=3, ep_len=20,
-                     batch_size=64, n_layer=2, d_model=64, d_mlp=256, roll_refresh=500,
-                     eval_k=1, eval_lifetime=4, eval_every=500, time_limit_min=60.0),
+        "maze": dict(
+            total_updates=10_000,
+            lr=3e-3,
+            minval=0.0,
+            num_eps=3,
+            ep_len=20,
+            batch_size=64,
+            n_layer=2,
+            d_model=64,
+            d_mlp=256,
+            roll_refresh=500,
+            eval_k=1,
+            eval_lifetime=4,
+            eval_every=500,
+            time_limit_min=60.0,
+        ),
     },
 }
 
@@ -123,11 +177,18 @@ def _convert(name: str, text: str, default):
     try:
         return type(default)(text)
     except ValueError:
-        raise ValueError(f"config key {name!r} expects {type(default).__name__}, got {text!r}") from None
+        raise ValueError(
+            f"config key {name!r} expects {type(default).__name__}, got {text!r}"
+        ) from None
 
 
-def resolve_args(env: str, preset: str = "paper", bindings=(), control: str = "none",
-                 overrides: dict | None = None) -> Args:
+def resolve_args(
+    env: str,
+    preset: str = "paper",
+    bindings=(),
+    control: str = "none",
+    overrides: dict | None = None,
+) -> Args:
     """Args from defaults <- preset <- `key=value` bindings <- overrides; unknown keys raise."""
     if env not in ENVS:
         raise ValueError(f"unknown env {env!r}; choose from {', '.join(ENVS)}")
@@ -167,27 +228,54 @@ def make_env(args: Args, num_envs: int, episodes: int):
     """The native batched env of `args.env` with `episodes_per_trial=episodes`: one trial is one
     First-Explore lifetime (for the bandit, one episode is one pull)."""
     if args.env == "bandit":
-        return fastmeta.make("FixedArmBandit", num_envs=num_envs, seed=0, minval=args.minval,
-                             num_arms=args.num_arms, episodes_per_trial=episodes)
+        return fastmeta.make(
+            "FixedArmBandit",
+            num_envs=num_envs,
+            seed=0,
+            minval=args.minval,
+            num_arms=args.num_arms,
+            episodes_per_trial=episodes,
+        )
     if args.env == "treasure":
-        return fastmeta.make("DarkTreasureRoom", num_envs=num_envs, seed=0, minval=args.minval,
-                             episode_length=args.ep_len, episodes_per_trial=episodes)
-    return fastmeta.make("RayMaze", num_envs=num_envs, seed=0, p_reward=args.p_reward,
-                         episode_length=args.ep_len, episodes_per_trial=episodes)
+        return fastmeta.make(
+            "DarkTreasureRoom",
+            num_envs=num_envs,
+            seed=0,
+            minval=args.minval,
+            episode_length=args.ep_len,
+            episodes_per_trial=episodes,
+        )
+    return fastmeta.make(
+        "RayMaze",
+        num_envs=num_envs,
+        seed=0,
+        p_reward=args.p_reward,
+        episode_length=args.ep_len,
+        episodes_per_trial=episodes,
+    )
 
 
 def model_config(args: Args):
-    cfg = {"bandit": lambda: bandit_config(args.num_arms), "treasure": treasure_config,
-           "maze": maze_config}[args.env]()
+    cfg = {
+        "bandit": lambda: bandit_config(args.num_arms),
+        "treasure": treasure_config,
+        "maze": maze_config,
+    }[args.env]()
     for k in ("n_layer", "d_model", "n_head", "d_mlp"):
         if getattr(args, k) < 0:
-            raise ValueError(f"config key {k!r} must be >= 0 (0 keeps the original's), "
-                             f"got {getattr(args, k)}")
-    sizes = {k: getattr(args, k) for k in ("n_layer", "d_model", "n_head", "d_mlp")
-             if getattr(args, k) > 0}
+            raise ValueError(
+                f"config key {k!r} must be >= 0 (0 keeps the original's), got {getattr(args, k)}"
+            )
+    sizes = {
+        k: getattr(args, k)
+        for k in ("n_layer", "d_model", "n_head", "d_mlp")
+        if getattr(args, k) > 0
+    }
     if sizes.get("d_model", cfg.d_model) % sizes.get("n_head", cfg.n_head):
-        raise ValueError(f"d_model {sizes.get('d_model', cfg.d_model)} is not divisible by "
-                         f"n_head {sizes.get('n_head', cfg.n_head)}")
+        raise ValueError(
+            f"d_model {sizes.get('d_model', cfg.d_model)} is not divisible by "
+            f"n_head {sizes.get('n_head', cfg.n_head)}"
+        )
     return dataclasses.replace(cfg, **sizes)
 
 
@@ -213,16 +301,30 @@ class Learner:
             self.roll_model, self.tau = self.model, 1.0  # on-policy: the same parameters
             self.env = make_env(args, b, args.pulls + 1)
             self.exploit_env = make_env(args, b, args.pulls + 1)
-            self.rollout = BanditRollout(self.model, self.env, self.exploit_env, args.pulls,
-                                         args.eps, "max" if self.control else "exp", self.device)
+            self.rollout = BanditRollout(
+                self.model,
+                self.env,
+                self.exploit_env,
+                args.pulls,
+                args.eps,
+                "max" if self.control else "exp",
+                self.device,
+            )
             self.env_steps_per_update = b * (2 * args.pulls + 1)
         else:
             self.roll_model, self.tau = copy.deepcopy(self.model), 0.0  # uniform until refresh
             self.roll_model.requires_grad_(False)
             n_ep = args.num_eps if self.control else 2 * args.num_eps
             self.env = make_env(args, b, n_ep)
-            self.rollout = EpisodicRollout(self.roll_model, self.env, args.num_eps, args.ep_len,
-                                           self.control, args.env == "treasure", self.device)
+            self.rollout = EpisodicRollout(
+                self.roll_model,
+                self.env,
+                args.num_eps,
+                args.ep_len,
+                self.control,
+                args.env == "treasure",
+                self.device,
+            )
             self.env_steps_per_update = b * n_ep * args.ep_len
 
     def update(self) -> dict:
@@ -254,8 +356,13 @@ class Learner:
         return {k: float(v) for k, v in stats.items()}
 
     def state_dict(self) -> dict:
-        sd = {"model": self.model.state_dict(), "opt": self.opt.state_dict(),
-              "update": self.update_idx, "tau": self.tau, "args": dataclasses.asdict(self.args)}
+        sd = {
+            "model": self.model.state_dict(),
+            "opt": self.opt.state_dict(),
+            "update": self.update_idx,
+            "tau": self.tau,
+            "args": dataclasses.asdict(self.args),
+        }
         if self.roll_model is not self.model:
             sd["roll_model"] = self.roll_model.state_dict()
         return sd
@@ -297,6 +404,7 @@ class ScalarLog:
         if tensorboard:
             try:
                 from torch.utils.tensorboard import SummaryWriter
+
                 self.tb = SummaryWriter(str(directory / "tensorboard"))
             except ImportError:
                 self.tb = None
@@ -315,10 +423,25 @@ class ScalarLog:
             self.tb.close()
 
 
-COLUMNS = ["update", "wall_time", "env_steps", "updates_per_s", "env_steps_per_s", "lr", "tau",
-           "loss", "loss_explore", "loss_exploit", "explore_success", "exploit_success",
-           "train_explore_reward", "train_exploit_reward", "train_context_return",
-           "train_exploit_return", "eval_return"]
+COLUMNS = [
+    "update",
+    "wall_time",
+    "env_steps",
+    "updates_per_s",
+    "env_steps_per_s",
+    "lr",
+    "tau",
+    "loss",
+    "loss_explore",
+    "loss_exploit",
+    "explore_success",
+    "exploit_success",
+    "train_explore_reward",
+    "train_exploit_reward",
+    "train_context_return",
+    "train_exploit_return",
+    "eval_return",
+]
 
 
 def train(args: Args, exp_dir, resume: bool = False, progress: bool = True) -> dict:
@@ -340,8 +463,10 @@ def train(args: Args, exp_dir, resume: bool = False, progress: bool = True) -> d
     if progress:
         try:
             from tqdm import tqdm
-            bar = tqdm(total=args.total_updates, initial=learner.update_idx, unit="upd",
-                       dynamic_ncols=True)
+
+            bar = tqdm(
+                total=args.total_updates, initial=learner.update_idx, unit="upd", dynamic_ncols=True
+            )
         except ImportError:
             bar = None
     start = time.perf_counter()
@@ -356,15 +481,18 @@ def train(args: Args, exp_dir, resume: bool = False, progress: bool = True) -> d
         r = learner.evaluate(args.eval_lifetimes, args.eval_k, eval_seed)["eval_return"]
         el = elapsed_before + time.perf_counter() - start
         with open(evals, "a") as f:
-            f.write(f"{learner.update_idx},{el:.1f},{learner.update_idx * learner.env_steps_per_update},"
-                    f"{args.eval_k},{r:.6g}\n")
+            f.write(
+                f"{learner.update_idx},{el:.1f},{learner.update_idx * learner.env_steps_per_update},"
+                f"{args.eval_k},{r:.6g}\n"
+            )
         last_eval = r
         return r
 
     def checkpoint():
         learner.save(ckpt)
-        (exp_dir / "elapsed.json").write_text(json.dumps(
-            {"elapsed_s": elapsed_before + time.perf_counter() - start}))
+        (exp_dir / "elapsed.json").write_text(
+            json.dumps({"elapsed_s": elapsed_before + time.perf_counter() - start})
+        )
 
     stopped_early = False
     while learner.update_idx < args.total_updates:
@@ -376,19 +504,30 @@ def train(args: Args, exp_dir, resume: bool = False, progress: bool = True) -> d
             now = time.perf_counter()
             ups = (u - u_last) / max(now - t_last, 1e-9)
             t_last, u_last = now, u
-            row = dict(stats, update=u, wall_time=elapsed_before + now - start,
-                       env_steps=u * learner.env_steps_per_update, updates_per_s=ups,
-                       env_steps_per_s=ups * learner.env_steps_per_update)
+            row = dict(
+                stats,
+                update=u,
+                wall_time=elapsed_before + now - start,
+                env_steps=u * learner.env_steps_per_update,
+                updates_per_s=ups,
+                env_steps_per_s=ups * learner.env_steps_per_update,
+            )
             if args.eval_every and u % args.eval_every == 0:
                 row["eval_return"] = run_eval()
             log.write(row, u)
             if bar is not None:
-                bar.set_postfix(upd_s=f"{ups:.2f}", env_steps_s=f"{row['env_steps_per_s']:.0f}",
-                                loss=f"{stats['loss']:.3f}",
-                                ret="-" if last_eval is None else f"{last_eval:.1f}")
+                bar.set_postfix(
+                    upd_s=f"{ups:.2f}",
+                    env_steps_s=f"{row['env_steps_per_s']:.0f}",
+                    loss=f"{stats['loss']:.3f}",
+                    ret="-" if last_eval is None else f"{last_eval:.1f}",
+                )
         if u % args.checkpoint_every == 0:
             checkpoint()
-        if args.time_limit_min and elapsed_before + time.perf_counter() - start > 60 * args.time_limit_min:
+        if (
+            args.time_limit_min
+            and elapsed_before + time.perf_counter() - start > 60 * args.time_limit_min
+        ):
             stopped_early = True
             break
     checkpoint()
@@ -396,21 +535,38 @@ def train(args: Args, exp_dir, resume: bool = False, progress: bool = True) -> d
     if bar is not None:
         bar.close()
     log.close()
-    return {"updates": learner.update_idx, "elapsed_s": elapsed_before + time.perf_counter() - start,
-            "final_eval_return": final, "eval_k": args.eval_k, "stopped_by_time_limit": stopped_early,
-            "exp_dir": str(exp_dir)}
+    return {
+        "updates": learner.update_idx,
+        "elapsed_s": elapsed_before + time.perf_counter() - start,
+        "final_eval_return": final,
+        "eval_k": args.eval_k,
+        "stopped_by_time_limit": stopped_early,
+        "exp_dir": str(exp_dir),
+    }
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="fastmeta train first-explore",
-                                description="Train First-Explore or its always-exploit control.")
-    p.add_argument("name", nargs="?", default=None,
-                   help="experiment name (default: first-explore-<env>[-always-exploit]-<preset>-s<seed>)")
+    p = argparse.ArgumentParser(
+        prog="fastmeta train first-explore",
+        description="Train First-Explore or its always-exploit control.",
+    )
+    p.add_argument(
+        "name",
+        nargs="?",
+        default=None,
+        help="experiment name (default: first-explore-<env>[-always-exploit]-<preset>-s<seed>)",
+    )
     p.add_argument("--env", default="bandit", choices=ENVS)
     p.add_argument("--control", default="none", choices=CONTROLS)
-    p.add_argument("--preset", default="paper", choices=tuple(PRESETS),
-                   help="paper: the original's hyperparameters; fast: tuned for a 2-core CPU")
-    p.add_argument("-b", "--binding", action="append", default=[], help="key=value override (repeatable)")
+    p.add_argument(
+        "--preset",
+        default="paper",
+        choices=tuple(PRESETS),
+        help="paper: the original's hyperparameters; fast: tuned for a 2-core CPU",
+    )
+    p.add_argument(
+        "-b", "--binding", action="append", default=[], help="key=value override (repeatable)"
+    )
     add_experiment_arguments(p)
     return p
 
@@ -418,8 +574,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     opts = build_parser().parse_args(argv)
     try:
-        args = resolve_args(opts.env, opts.preset, opts.binding, opts.control,
-                            {"seed": opts.seed} if opts.seed is not None else None)
+        args = resolve_args(
+            opts.env,
+            opts.preset,
+            opts.binding,
+            opts.control,
+            {"seed": opts.seed} if opts.seed is not None else None,
+        )
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

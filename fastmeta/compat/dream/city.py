@@ -1,4 +1,5 @@
 """The original `envs.city` surface: City (vanilla), Distraction and Map bus grids."""
+
 import numpy as np
 
 from fastmeta.compat.dream.grid import GridEnv

@@ -1,4 +1,5 @@
 """The original `envs.cooking` surface: the cooking grid and its recipe instructions."""
+
 import numpy as np
 
 from fastmeta.compat.dream.grid import GridEnv

@@ -3,6 +3,7 @@
 A GridEnv here is one env stepped by the compiled `GridCore` (csrc/grid.pyx), the same step
 function the batched kernel runs, so the drop-in and `fastmeta.make` cannot drift apart.
 """
+
 import enum
 
 import numpy as np
@@ -26,13 +27,14 @@ class Action(enum.IntEnum):
 
 def _default_wrapper(observation):
     import torch  # only this default needs torch (the train extra), as in sign.py
+
     return torch.tensor(observation)
 
 
 class GridEnv:
     """One grid env with the original's class-level interface (dream.md §1.7, §9)."""
 
-    native = None                # the fastmeta.envs class holding the layout and splits
+    native = None  # the fastmeta.envs class holding the layout and splits
     _integer_success = True
     _instruction_wrapper = None
 
@@ -43,15 +45,18 @@ class GridEnv:
         if not 0 <= task < native.num_tasks:
             raise ValueError(f"env id {task} is out of range [0, {native.num_tasks - 1}]")
         kind, arg = native.tables()
-        self._core = _grid.GridCore(native._kind, native.width, native.height, *native.start,
-                                    kind, arg, task)
+        self._core = _grid.GridCore(
+            native._kind, native.width, native.height, *native.start, kind, arg, task
+        )
         self._wrapper = _default_wrapper if wrapper is None else wrapper
         self.action_space = spaces.Discrete(len(Action))
         highs = np.array(native.obs_highs, dtype=np.int64)
-        self.observation_space = spaces.Dict({
-            "observation": spaces.Box(np.zeros_like(highs), highs, dtype=np.int64),
-            "env_id": spaces.Box(np.array([0]), np.array([native.num_tasks]), dtype=np.int64),
-        })
+        self.observation_space = spaces.Dict(
+            {
+                "observation": spaces.Box(np.zeros_like(highs), highs, dtype=np.int64),
+                "env_id": spaces.Box(np.array([0]), np.array([native.num_tasks]), dtype=np.int64),
+            }
+        )
 
     # -- class-level interface --------------------------------------------------------------
     @classmethod
@@ -93,6 +98,7 @@ class GridEnv:
 
     def render(self, mode=None):
         from fastmeta.compat.dream.rendering import GridRender
+
         return GridRender.of(self)
 
     def close(self):

@@ -2,16 +2,19 @@
 
 Field orders match the original, since its code builds and reads these tuples positionally.
 """
+
 import collections
 
 import numpy as np
 from gymnasium import spaces
 
 MetaExplorationState = collections.namedtuple(
-    "MetaExplorationState", ["observation", "prev_reward", "prev_action", "env_id"])
+    "MetaExplorationState", ["observation", "prev_reward", "prev_action", "env_id"]
+)
 InstructionState = collections.namedtuple(
     "InstructionState",
-    ["observation", "instructions", "prev_action", "prev_reward", "done", "trajectory", "env_id"])
+    ["observation", "instructions", "prev_action", "prev_reward", "done", "trajectory", "env_id"],
+)
 
 
 class InstructionWrapper:
@@ -23,9 +26,16 @@ class InstructionWrapper:
 
     _instruction_highs: tuple = ()
 
-    def __init__(self, env, exploration_trajectory, seed=None, test=False,
-                 first_episode_no_instruction=False, first_episode_no_optimization=False,
-                 fixed_instructions=False):
+    def __init__(
+        self,
+        env,
+        exploration_trajectory,
+        seed=None,
+        test=False,
+        first_episode_no_instruction=False,
+        first_episode_no_optimization=False,
+        fixed_instructions=False,
+    ):
         self.env = env
         self._core = env._core
         self._trajectory = exploration_trajectory
@@ -38,11 +48,13 @@ class InstructionWrapper:
         self._instructions = None
         self.action_space = env.action_space
         highs = np.array(self._instruction_highs, dtype=np.int64)
-        self.observation_space = spaces.Dict({
-            "observation": env.observation_space["observation"],
-            "env_id": env.observation_space["env_id"],
-            "instructions": spaces.Box(np.zeros_like(highs), highs, dtype=np.int64),
-        })
+        self.observation_space = spaces.Dict(
+            {
+                "observation": env.observation_space["observation"],
+                "env_id": env.observation_space["env_id"],
+                "instructions": spaces.Box(np.zeros_like(highs), highs, dtype=np.int64),
+            }
+        )
 
     @property
     def unwrapped(self):
@@ -62,10 +74,13 @@ class InstructionWrapper:
             self._instructions = self.observation_space["instructions"].low.copy()
         elif not (self._n_ep > 1 and self._fixed):
             self._instructions = self._draw_instructions()
-        self._core.set_instruction(int(self._instructions[0]),
-                                   int(self._instructions[1]) if len(self._instructions) > 1 else 0)
-        return InstructionState(state.observation, self._instructions, None, 0, False,
-                                self._trajectory, state.env_id)
+        self._core.set_instruction(
+            int(self._instructions[0]),
+            int(self._instructions[1]) if len(self._instructions) > 1 else 0,
+        )
+        return InstructionState(
+            state.observation, self._instructions, None, 0, False, self._trajectory, state.env_id
+        )
 
     def step(self, action):
         obs, done, r, complete = self.env._raw_step(action)
@@ -75,8 +90,9 @@ class InstructionWrapper:
         elif complete and self.env._integer_success:
             r = 1  # the original's goal reward is the integer 1
         done = complete or done
-        state = InstructionState(obs, self._instructions, action, r, done, self._trajectory,
-                                 self.env.env_id)
+        state = InstructionState(
+            obs, self._instructions, action, r, done, self._trajectory, self.env.env_id
+        )
         return state, (0 if first and self._first_no_optimization else r), done, {}
 
     def render(self, mode=None):

@@ -1,4 +1,5 @@
 """The original's render object: `write_text(str)` appends a banner line, `image()` gives PIL."""
+
 import numpy as np
 
 
@@ -10,6 +11,7 @@ class GridRender:
     @classmethod
     def of(cls, env):
         from fastmeta.envs.grid_render import render_states
+
         core = env._core
         state = {k: core.get(k) for k in ("x", "y", "inv", "bowl", "i0", "i1", "task")}
         return cls(render_states(env.native, [state])[0])
@@ -19,6 +21,7 @@ class GridRender:
 
     def image(self):
         from PIL import Image, ImageDraw
+
         w = max(self._frame.shape[1], 240)
         banner = 12 * len(self._lines)
         canvas = Image.new("RGB", (w, self._frame.shape[0] + banner), (255, 255, 255))

@@ -9,6 +9,7 @@ and rendered by the same batched renderer (with one view). Differences, on purpo
   (`MiniWorldSign.engine_seed`, default 0), so runs are reproducible. It is never reseeded
   between episodes, as in DREAM. Spawn follows the 2020 engine DREAM pinned.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,6 +23,7 @@ from fastmeta.kernels.rng import stream_states
 
 def _to_tensor(observation):
     import torch
+
     return torch.tensor(observation)
 
 
@@ -48,8 +50,9 @@ class _SignCore:
 
     def step(self, action: int):
         """(reward, near an object, done as the DREAM env reports it)."""
-        r, term, trunc = K.move_and_score(action, 0, self.pos, self.theta, self.steps, self.task,
-                                          self.instr, K.MAX_EPISODE_STEPS)
+        r, term, trunc = K.move_and_score(
+            action, 0, self.pos, self.theta, self.steps, self.task, self.instr, K.MAX_EPISODE_STEPS
+        )
         # Touching an object is the only way to a nonzero reward (+1 or -1).
         return r, r != 0.0, bool(term or trunc)
 
@@ -62,6 +65,7 @@ def _shared_renderer():
     global _renderer
     if _renderer is None:
         from fastmeta.render.sign_renderer import SignRenderer
+
         _renderer = SignRenderer()
     return _renderer
 
@@ -71,7 +75,7 @@ class MiniWorldSign:
 
     engine_seed = 0
     _shared = None
-    _integer_success = False   # the sign's reward is the float +1/-1
+    _integer_success = False  # the sign's reward is the float +1/-1
 
     def __init__(self, env_id, wrapper=None, seed: int | None = None):
         self._env_id = int(env_id)
@@ -81,10 +85,12 @@ class MiniWorldSign:
         self._core = _SignCore(self.engine_seed if seed is None else seed)
         self._frame = np.zeros((60, 80, 3), dtype=np.uint8)
         self.action_space = spaces.Discrete(K.NUM_ACTIONS)
-        self.observation_space = spaces.Dict({
-            "observation": spaces.Box(0, 255, (3, 80, 60), dtype=np.uint8),
-            "env_id": spaces.Box(np.array([0]), np.array([K.NUM_TASKS]), dtype=np.int64),
-        })
+        self.observation_space = spaces.Dict(
+            {
+                "observation": spaces.Box(0, 255, (3, 80, 60), dtype=np.uint8),
+                "env_id": spaces.Box(np.array([0]), np.array([K.NUM_TASKS]), dtype=np.int64),
+            }
+        )
 
     # -- class-level interface --------------------------------------------------------------
     @classmethod
@@ -143,6 +149,7 @@ class MiniWorldSign:
     def render(self, mode=None):
         """First-person view (doubled) beside the top-down map, 320x120, with the env id."""
         from fastmeta.compat.dream.rendering import GridRender
+
         c = _shared_renderer()
         top = np.zeros((1, 120, 160, 3), dtype=np.uint8)
         core = self._core

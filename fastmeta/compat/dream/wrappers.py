@@ -1,10 +1,13 @@
 """The original's MultiEpisodeWrapper: a trial of episodes in one env (dream.md §2.7)."""
+
 from fastmeta.compat.dream.meta_exploration import InstructionWrapper
 
 
 class MultiEpisodeWrapper:
     def __init__(self, env, episodes_per_trial=2):
-        assert isinstance(env, InstructionWrapper), "MultiEpisodeWrapper wraps an InstructionWrapper"
+        assert isinstance(env, InstructionWrapper), (
+            "MultiEpisodeWrapper wraps an InstructionWrapper"
+        )
         self.env = env
         self._episodes_per_trial = episodes_per_trial
         self._episodes = 0
