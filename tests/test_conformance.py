@@ -405,6 +405,27 @@ def test_sb3_ppo_trains_a_few_hundred_steps(gym_id):
     env.close()
 
 
+@pytest.mark.parametrize("gym_id", ["fastmeta/MapBus-v0", "fastmeta/FixedArmBandit-v0"])
+def test_sb3_contrib_recurrent_ppo_trains(gym_id):
+    """RecurrentPPO, the SB3 policy meta-RL users reach for, on a grid and a bandit."""
+    from sb3_contrib import RecurrentPPO
+
+    env = _gym_make(gym_id)
+    model = RecurrentPPO(
+        "MultiInputLstmPolicy",
+        env,
+        n_steps=64,
+        batch_size=32,
+        n_epochs=1,
+        seed=0,
+        policy_kwargs={"net_arch": [32], "lstm_hidden_size": 32},
+        device="cpu",
+    )
+    model.learn(total_timesteps=256)
+    assert model.num_timesteps >= 256
+    env.close()
+
+
 # -- envpool convention -------------------------------------------------------------------------
 @pytest.mark.parametrize("name", NAMES)
 def test_envpool_async_loop_with_smaller_batches(name):
