@@ -4,7 +4,7 @@ Contract (spec first_explore.md §1.1):
   arms          num_arms = 10, means iid N(0, 1) per task; a pull pays mean_a + noise * N(0, 1)
   noise         0.5 as the v1 experiments ran it ("normal" type); 0 gives the deterministic bandit
   observation   empty float32 vector, shape (0,)
-  episode       one pull (terminated=True every step); lifetime of 100 pulls per task
+  episode       one pull (terminated=True every step); trial of 100 pulls per task
   reward        float32, as in the original
   task          BanditTask(means: float32 (N, num_arms))
 

@@ -110,7 +110,7 @@ def step(
     fixed_arm,
     minval,
     noise,
-    episodes_per_lifetime,
+    episodes_per_trial,
     rew,
     terminated,
     truncated,
@@ -133,7 +133,7 @@ def step(
         terminated[i] = True
         truncated[i] = False
         e = episode[i] + 1
-        if e >= episodes_per_lifetime:
+        if e >= episodes_per_trial:
             e = 0
             trial_done[i] = True
             if pinned[i]:

@@ -378,7 +378,7 @@ def _step_slot(
     states,
     draw,
     episode_length,
-    episodes_per_lifetime,
+    episodes_per_trial,
     px,
     py,
     heading,
@@ -450,7 +450,7 @@ def _step_slot(
     truncated[i] = True
     final_obs[i, :] = obs[i, :]
     e = episode[i] + 1
-    if e >= episodes_per_lifetime:
+    if e >= episodes_per_trial:
         e = 0
         trial_done[i] = True
         if pinned[i]:
@@ -480,7 +480,7 @@ def step(
     reward_value,
     penalty_value,
     episode_length,
-    episodes_per_lifetime,
+    episodes_per_trial,
     px,
     py,
     heading,
@@ -513,7 +513,7 @@ def step(
             states,
             (p_reward, reward_value, penalty_value),
             episode_length,
-            episodes_per_lifetime,
+            episodes_per_trial,
             px,
             py,
             heading,
@@ -548,7 +548,7 @@ def step_parallel(
     reward_value,
     penalty_value,
     episode_length,
-    episodes_per_lifetime,
+    episodes_per_trial,
     px,
     py,
     heading,
@@ -582,7 +582,7 @@ def step_parallel(
             states,
             (p_reward, reward_value, penalty_value),
             episode_length,
-            episodes_per_lifetime,
+            episodes_per_trial,
             px,
             py,
             heading,
