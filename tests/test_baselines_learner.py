@@ -12,8 +12,8 @@ from fastmeta.agents.baselines import config as C
 from fastmeta.agents.baselines.encoders import TrialInputs
 from fastmeta.agents.baselines.learner import BaselineLearner
 from fastmeta.agents.baselines.losses import embedding_distance, original_padding_index
-from fastmeta.agents.dream.evaluate import _t
-from fastmeta.agents.env_sizes import net_sizes
+from fastmeta.agents.common.device import to_device as _t
+from fastmeta.agents.common.env_sizes import net_sizes
 from fastmeta.registry import make_vector
 
 # tiny matmuls: one thread avoids OpenMP hand-offs that dominate on a busy machine

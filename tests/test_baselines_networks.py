@@ -9,8 +9,8 @@ import fastmeta
 from fastmeta.agents.baselines import config as C
 from fastmeta.agents.baselines.encoders import TrialInputs
 from fastmeta.agents.baselines.q_networks import ImportQNet, RL2QNet, VariBADQNet, build_network
+from fastmeta.agents.common.env_sizes import net_sizes
 from fastmeta.agents.dream.q_networks import count_parameters
-from fastmeta.agents.env_sizes import net_sizes
 
 # tiny matmuls: one thread avoids OpenMP hand-offs that dominate on a busy machine
 torch.set_num_threads(1)

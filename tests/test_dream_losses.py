@@ -2,7 +2,7 @@
 
 import torch
 
-from fastmeta.agents.dream.dqn import EpsilonSchedule, due_count, td_loss
+from fastmeta.agents.common.dqn import EpsilonSchedule, due_count, td_loss
 from fastmeta.agents.dream.trajectory_embedder import TrajectoryEmbedder, rewards_from_distances
 
 

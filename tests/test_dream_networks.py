@@ -3,8 +3,8 @@
 import pytest
 import torch
 
+from fastmeta.agents.common.embedders import DuelingHead, GridStateEmb
 from fastmeta.agents.dream import config as C
-from fastmeta.agents.dream.embedders import DuelingHead, GridStateEmb
 from fastmeta.agents.dream.learner import build_networks
 from fastmeta.agents.dream.q_networks import count_parameters
 

@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from fastmeta.agents.dream.recurrent import UnrolledLSTM
+from fastmeta.agents.common.recurrent import UnrolledLSTM
 
 
 def _pair(i=6, h=5, seed=0):

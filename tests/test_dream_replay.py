@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from fastmeta.agents.dream.sequence_replay import SequenceReplay
+from fastmeta.agents.common.sequence_replay import SequenceReplay
 
 
 def _replay(capacity=4, max_len=5, slots=3):

@@ -33,6 +33,7 @@ LAYERS = {
     "fastmeta": 2,  # the top-level __init__: may import registry and views
     "fastmeta.agents": 3,
     "fastmeta.cli": 4,
+    "fastmeta.__main__": 4,
     "fastmeta.bench": 4,
 }
 LAYER_NAMES = ["kernels/render/reference", "envs", "registry/views/compat", "agents", "cli/bench"]
@@ -119,7 +120,7 @@ def test_checker_flags_upward_imports():
         "    import fastmeta.views.gymnasium_views\n"
         "    from ..registry import make\n"
         "    from fastmeta import cli\n"
-        "    importlib.import_module('fastmeta.agents.run_loop')\n"
+        "    importlib.import_module('fastmeta.agents.common.run_loop')\n"
     )
     problems = upward_imports("fastmeta.envs.fake", source)
     assert [p.split(":")[1].split()[0] for p in problems] == ["5", "6", "7", "8", "9"], problems

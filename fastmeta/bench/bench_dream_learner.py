@@ -16,12 +16,12 @@ torch = pytest.importorskip("torch", reason=NO_TORCH)
 from torch import nn  # noqa: E402
 
 import fastmeta  # noqa: E402
+from fastmeta.agents.common.device import to_device as _t  # noqa: E402
+from fastmeta.agents.common.env_sizes import net_sizes  # noqa: E402
+from fastmeta.agents.common.recurrent import UnrolledLSTM  # noqa: E402
+from fastmeta.agents.common.sequence_replay import SequenceReplay  # noqa: E402
 from fastmeta.agents.dream import config as C  # noqa: E402
-from fastmeta.agents.dream.evaluate import _t  # noqa: E402
 from fastmeta.agents.dream.learner import DreamLearner  # noqa: E402
-from fastmeta.agents.dream.recurrent import UnrolledLSTM  # noqa: E402
-from fastmeta.agents.dream.sequence_replay import SequenceReplay  # noqa: E402
-from fastmeta.agents.env_sizes import net_sizes  # noqa: E402
 
 torch.set_num_threads(1)
 B, T = 32, 21

@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-from fastmeta.agents.dream.config import ConfigError, deep_merge, layered_config
+from fastmeta.agents.common.config import ConfigError, deep_merge, layered_config
+from fastmeta.agents.dream.config import ENVIRONMENTS
 
 METHODS = {"rl2": "recurrent", "import": "import", "varibad": "varibad"}  # name → embedder type
 PRESETS = ("default", "paper", "fast")
@@ -103,6 +104,7 @@ def resolve(
         bindings,
         environment,
         overrides,
+        environments=ENVIRONMENTS,
     )
     check_method(config, method)
     return config

@@ -17,8 +17,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from fastmeta.agents.dream.embedders import GridStateEmb, state_embedder
-from fastmeta.agents.dream.recurrent import UnrolledLSTM
+from fastmeta.agents.common.embedders import GridStateEmb, state_embedder
+from fastmeta.agents.common.recurrent import UnrolledLSTM
 
 
 class TrialInputs(NamedTuple):

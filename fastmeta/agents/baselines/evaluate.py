@@ -12,7 +12,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from fastmeta.agents.dream.evaluate import PinnedEvaluator, _t, instruction_draws, protocol_env_ids
+from fastmeta.agents.common.device import to_device as _t
+from fastmeta.agents.common.eval_protocol import (
+    PinnedEvaluator,
+    instruction_draws,
+    protocol_env_ids,
+)
 
 __all__ = ["instruction_draws", "trial_protocol", "TrialEvaluator"]
 

@@ -23,10 +23,11 @@ from fastmeta.agents.baselines.losses import (
     varibad_decoding_losses,
 )
 from fastmeta.agents.baselines.q_networks import build_network
-from fastmeta.agents.dream.dqn import DQNAgent, epsilon_greedy, td_loss
-from fastmeta.agents.dream.learner import SlotState, build_agent
-from fastmeta.agents.dream.sequence_replay import SequenceReplay
-from fastmeta.agents.env_sizes import NetSizes
+from fastmeta.agents.common.distributed import Dist
+from fastmeta.agents.common.dqn import DQNAgent, build_agent, epsilon_greedy, rank_seed, td_loss
+from fastmeta.agents.common.env_sizes import NetSizes
+from fastmeta.agents.common.sequence_replay import SequenceReplay
+from fastmeta.agents.common.slot_state import SlotState
 
 AUX_NAMES = {
     "recurrent": (),
@@ -56,18 +57,25 @@ class TrialSlots(SlotState):
 
 
 class BaselineLearner:
-    def __init__(self, config: dict, sizes: NetSizes, num_slots: int, device="cpu"):
+    def __init__(
+        self, config: dict, sizes: NetSizes, num_slots: int, device="cpu", dist: Dist | None = None
+    ):
         self.config, self.sizes = config, sizes
         self.device = torch.device(device)
+        self.dist = dist or Dist()
         self.quirks = config["fastmeta"]["quirks"]
         self.method = config["agent"]["policy"]["embedder"]["type"]
         net = build_network(config, sizes).to(self.device)
-        self.agent: DQNAgent = build_agent(net, config["agent"], self.quirks)
+        self.agent: DQNAgent = build_agent(net, config["agent"], self.quirks, self.dist)
         self.generator = torch.Generator(device=self.device)
-        self.generator.manual_seed(int(config["fastmeta"]["seed"]))
-        self.replay = self.make_replay(num_slots, config["agent"]["buffer"]["max_buffer_size"])
-        self.trials_started = num_slots
-        self.slots = TrialSlots(num_slots, self, training=True)
+        self.generator.manual_seed(rank_seed(int(config["fastmeta"]["seed"]), self.dist.rank))
+        capacity = config["agent"]["buffer"]["max_buffer_size"]
+        self.replay = self.make_replay(num_slots, -(-capacity // self.dist.world))
+        # trials are numbered over all ranks' slots: rank r's first slots start trials r*N..
+        self.trials_started = num_slots * self.dist.world
+        self.slots = TrialSlots(
+            num_slots, self, training=True, first_trial=num_slots * self.dist.rank
+        )
         self.aux_stats = {k: deque(maxlen=1000) for k in AUX_NAMES[self.method]}
 
     def make_replay(self, num_slots: int, capacity: int) -> SequenceReplay:
@@ -103,9 +111,12 @@ class BaselineLearner:
         return trial_index % 2 == 0
 
     @torch.no_grad()
-    def act(self, slots: TrialSlots, obs, instructions, env_ids, actions=None) -> torch.Tensor:
+    def act(
+        self, slots: TrialSlots, obs, instructions, env_ids, actions=None, offset=None
+    ) -> torch.Tensor:
         """Actions [N]: ε-greedy for training slots, greedy (test ε) for evaluation slots, or
-        the given `actions` (scripted trials) with the same bookkeeping."""
+        the given `actions` (scripted trials) with the same bookkeeping. `offset`: this rank's
+        place among all ranks' acts in the ε schedule (DQNAgent.acting_epsilons)."""
         x = slots.inputs(obs, instructions)
         use_ids = self.uses_ids(slots.trial) if slots.training else None
         q, (h, c) = self.agent.online.step(x, slots.state, env_ids, use_ids, self.generator)
@@ -114,7 +125,9 @@ class BaselineLearner:
             self.agent.record_q(q)
         if actions is None:
             a = epsilon_greedy(
-                q, self.agent.acting_epsilons(slots.n, slots.training, self.device), self.generator
+                q,
+                self.agent.acting_epsilons(slots.n, slots.training, self.device, offset),
+                self.generator,
             )
         else:
             a = actions.to(self.device, torch.long)
@@ -138,11 +151,21 @@ class BaselineLearner:
 
     @torch.no_grad()
     def observe(
-        self, slots: TrialSlots, episode, rewards, ended, trial_done, next_obs, next_instructions
+        self,
+        slots: TrialSlots,
+        episode,
+        rewards,
+        ended,
+        trial_done,
+        next_obs,
+        next_instructions,
+        number_trials: bool = True,
     ) -> dict:
         """After env.step: `episode` is each slot's episode index when it acted, `rewards` the
         real rewards, `ended` episode ends, `trial_done` trial ends; next_obs/instructions the
-        env's (already autoreset) observation. Returns the finished trials' statistics."""
+        env's (already autoreset) observation. Returns the finished trials' statistics. With
+        `number_trials=False` the trials that start now are numbered later, by
+        `number_new_trials` (several ranks number them together)."""
         returned = torch.where(episode == 0, torch.zeros_like(rewards), rewards)
         slots.returns += returned
         idx = torch.arange(slots.n, device=self.device)
@@ -179,25 +202,30 @@ class BaselineLearner:
             slots.prev_action[fin] = 0
             slots.prev_reward[fin] = 0.0
             slots.done[fin] = 0
-            if slots.training:
-                new = torch.arange(
-                    self.trials_started, self.trials_started + fin.numel(), device=self.device
-                )
-                slots.trial[fin] = new
-                self.trials_started += int(fin.numel())
+            if slots.training and number_trials:
+                self.number_new_trials(fin, 0, int(fin.numel()))
         slots.t = torch.where(trial_done, torch.zeros_like(slots.t), slots.t + 1)
         return out
 
+    def number_new_trials(self, slots: torch.Tensor, offset: int, total: int) -> None:
+        """Give the trials starting in `slots` the next numbers, after the `offset` trials that
+        lower ranks start in this step; `total` start on all ranks."""
+        start = self.trials_started + offset
+        self.slots.trial[slots] = torch.arange(start, start + slots.numel(), device=self.device)
+        self.trials_started += total
+
     # == learning ==========================================================================
-    def learn(self, finished: dict) -> int:
+    def learn(self, finished: dict, replay_size: int | None = None) -> int:
         """The gradient steps and target syncs the original makes after each finished trial:
         one `update` call per experience, in trial order; IMPORT's steps after an even trial
-        use f(e)."""
+        use f(e). `finished` holds "lengths" and "trials" of every rank's finished trials;
+        `replay_size` is the size the cadence sees (this rank's replay by default)."""
         if not finished:
             return 0
         steps = 0
-        for length, trial in zip(finished["lengths"].tolist(), finished["trials"].tolist()):
-            grads, syncs = self.agent.schedule(length, len(self.replay))
+        size = len(self.replay) if replay_size is None else replay_size
+        for length, trial in zip(list(finished["lengths"]), list(finished["trials"])):
+            grads, syncs = self.agent.schedule(int(length), size)
             use_ids = self.method == "import" and trial % 2 == 0
             for _ in range(grads):
                 self.update(use_ids)
@@ -208,7 +236,7 @@ class BaselineLearner:
 
     def update(self, use_ids: bool = False) -> dict:
         agent = self.agent
-        b = self.replay.sample(agent.batch_size, self.generator)
+        b = self.replay.sample(agent.local_batch_size, self.generator)
         lengths, mask = b["lengths"], b["mask"]
         L = mask.shape[1]
         steps = TrialInputs(
@@ -237,7 +265,16 @@ class BaselineLearner:
             else:
                 q_t = agent.target.unroll(steps, None, b["env_id"], None, self.generator)[0][:, 1:]
         dones = torch.arange(L, device=self.device)[None, :] == (lengths - 1)[:, None]
-        td = td_loss(q, q_t, b["actions"][:, :L], b["rewards"][:, :L], dones, mask, agent.discount)
+        td = td_loss(
+            q,
+            q_t,
+            b["actions"][:, :L],
+            b["rewards"][:, :L],
+            dones,
+            mask,
+            agent.discount,
+            self.dist.mean_denominator,
+        )
         agent.optimize(td + sum(aux.values()))
         for k, v in aux.items():
             self.aux_stats[k].append(float(v.detach()))
@@ -260,6 +297,12 @@ class BaselineLearner:
             )
             return {"reward_decoding_loss": r, "state_decoding_loss": s}
         return {}
+
+    def parameters_to_check(self) -> list:
+        """Tensors every rank must hold identically (online and target networks)."""
+        return [
+            t for net in (self.agent.online, self.agent.target) for t in net.state_dict().values()
+        ]
 
     # == logging and checkpointing =========================================================
     def summary(self) -> dict:

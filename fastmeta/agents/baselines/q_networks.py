@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from fastmeta.agents.baselines.encoders import StateInstructionEmb, TrialInputs, build_encoder
-from fastmeta.agents.dream.embedders import DuelingHead, IDEmb
+from fastmeta.agents.common.embedders import DuelingHead, IDEmb
 
 
 class RL2QNet(nn.Module):

@@ -9,17 +9,22 @@ layering (`layered_config`) over their own base configs.
 
 from __future__ import annotations
 
-import ast
-import copy
 import json
 from importlib import resources
-from pathlib import Path
+
+from fastmeta.agents.common.config import (  # noqa: F401  (re-exported for callers)
+    ConfigError,
+    deep_merge,
+    layered_config,
+    parse_binding,
+    validate,
+)
 
 PRESETS = ("default", "paper", "fast", "miniworld")
 ENVIRONMENTS = ("vanilla", "distraction", "map", "cooking", "miniworld_sign")
 
 # Keys whose value selects a component: fastmeta implements the one the DREAM learner uses.
-_CHOICES = {
+CHOICES = {
     "instruction_agent.type": ("learned",),
     "instruction_agent.policy.type": ("recurrent",),
     "instruction_agent.policy.embedder.type": ("instruction",),
@@ -32,22 +37,6 @@ _CHOICES = {
     "environment": ENVIRONMENTS,
     "fastmeta.ids_in_updates": ("alternate", "random"),
 }
-_POSITIVE = (
-    "batch_size",
-    "update_freq",
-    "sync_target_freq",
-    "max_buffer_size",
-    "total_steps",
-    "embed_dim",
-    "state_embed_dim",
-    "action_embed_dim",
-    "num_envs",
-    "sequence_length",
-)
-
-
-class ConfigError(ValueError):
-    pass
 
 
 def load_preset(name: str) -> dict:
@@ -59,119 +48,6 @@ def load_preset(name: str) -> dict:
 
 def preset_exists(name: str) -> bool:
     return (resources.files("fastmeta") / "presets" / f"dream_{name}.json").is_file()
-
-
-def deep_merge(base: dict, override: dict) -> dict:
-    """A new dict: nested dicts merge key by key, everything else in `override` replaces."""
-    out = copy.deepcopy(base)
-    for k, v in override.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = deep_merge(out[k], v)
-        else:
-            out[k] = copy.deepcopy(v)
-    return out
-
-
-def parse_binding(binding: str) -> dict:
-    """`a.b.c=value` → {"a": {"b": {"c": value}}}; values are Python literals (bare words are
-    taken as strings, so `environment=map` works as well as `environment="map"`)."""
-    if "=" not in binding:
-        raise ConfigError(f"binding {binding!r} must look like key.sub=value")
-    key, raw = binding.split("=", 1)
-    key = key.strip()
-    if not key or any(not part for part in key.split(".")):
-        raise ConfigError(f"binding {binding!r} has an empty key")
-    try:
-        value = ast.literal_eval(raw.strip())
-    except (ValueError, SyntaxError):
-        value = raw.strip()
-    out: dict = {}
-    node = out
-    parts = key.split(".")
-    for p in parts[:-1]:
-        node = node.setdefault(p, {})
-    node[parts[-1]] = value
-    return out
-
-
-def validate(config: dict, schema: dict, prefix: str = "") -> None:
-    """Raise ConfigError for keys absent from `schema`, wrong types or bad values."""
-    for k, v in config.items():
-        name = f"{prefix}{k}"
-        if k not in schema:
-            near = ", ".join(sorted(schema)) if isinstance(schema, dict) else ""
-            raise ConfigError(f"unknown config key {name!r} (known keys here: {near})")
-        ref = schema[k]
-        if isinstance(ref, dict):
-            if not isinstance(v, dict):
-                raise ConfigError(f"config key {name!r} must be a dict, got {v!r}")
-            validate(v, ref, name + ".")
-            continue
-        if name in _CHOICES and v not in _CHOICES[name]:
-            raise ConfigError(
-                f"config key {name!r} = {v!r} is not supported; expected one of {_CHOICES[name]}"
-            )
-        if ref is None or v is None:
-            continue
-        if isinstance(ref, bool) != isinstance(v, bool):
-            raise ConfigError(f"config key {name!r} must be a bool like {ref!r}, got {v!r}")
-        if isinstance(ref, (int, float)) and not isinstance(ref, bool):
-            if not isinstance(v, (int, float)) or isinstance(v, bool):
-                raise ConfigError(f"config key {name!r} must be a number, got {v!r}")
-            if isinstance(ref, int) and isinstance(v, float) and not v.is_integer():
-                raise ConfigError(f"config key {name!r} must be an integer, got {v!r}")
-            if k in _POSITIVE and v <= 0:
-                raise ConfigError(f"config key {name!r} must be positive, got {v!r}")
-            if v < 0:
-                raise ConfigError(f"config key {name!r} must be >= 0, got {v!r}")
-        elif isinstance(ref, str) and not isinstance(v, str):
-            raise ConfigError(f"config key {name!r} must be a string, got {v!r}")
-
-
-def layered_config(
-    schema: dict,
-    base,
-    preset_layers: list,
-    files=(),
-    bindings=(),
-    environment: str | None = None,
-    overrides: dict | None = None,
-    env_layers=lambda env: [],
-) -> dict:
-    """base(env) ⊕ preset layers ⊕ env_layers(env) ⊕ environment ⊕ files ⊕ bindings ⊕ overrides,
-    each layer and the result validated against `schema`. The env is the last one a layer names
-    (else the schema's); it is found from the other layers first because it picks `base` and
-    `env_layers`."""
-    layers = list(preset_layers)
-    if environment is not None:
-        layers.append({"environment": environment})
-    for f in files:
-        try:
-            layers.append(json.loads(Path(f).read_text()))
-        except json.JSONDecodeError as e:
-            raise ConfigError(f"config file {f}: invalid JSON ({e})") from None
-    layers.extend(parse_binding(b) for b in bindings)
-    if overrides:
-        layers.append(overrides)
-    for layer in layers:
-        validate(layer, schema)
-    env = schema["environment"]
-    for layer in layers:
-        env = layer.get("environment", env)
-    if env not in ENVIRONMENTS:
-        raise ConfigError(
-            f"config key 'environment' = {env!r} is not supported; expected one of {ENVIRONMENTS}"
-        )
-    specific = env_layers(env)
-    for layer in specific:
-        validate(layer, schema)
-    layers[len(preset_layers) : len(preset_layers)] = specific
-    config = base(env)
-    for layer in layers:
-        config = deep_merge(config, layer)
-    config["environment"] = env
-    validate(config, schema)
-    return config
 
 
 def resolve(
@@ -201,5 +77,14 @@ def resolve(
         return []
 
     return layered_config(
-        default, base, presets, files, bindings, environment, overrides, env_layers
+        default,
+        base,
+        presets,
+        files,
+        bindings,
+        environment,
+        overrides,
+        env_layers,
+        environments=ENVIRONMENTS,
+        choices=CHOICES,
     )

@@ -13,11 +13,13 @@ from collections import deque
 
 import torch
 
-from fastmeta.agents.dream.dqn import DQNAgent, EpsilonSchedule, epsilon_greedy, td_loss
+from fastmeta.agents.common.distributed import Dist
+from fastmeta.agents.common.dqn import build_agent, epsilon_greedy, rank_seed, td_loss
+from fastmeta.agents.common.env_sizes import NetSizes
+from fastmeta.agents.common.sequence_replay import SequenceReplay
+from fastmeta.agents.common.slot_state import SlotState
 from fastmeta.agents.dream.q_networks import ExploitationQNet, ExplorationQNet
-from fastmeta.agents.dream.sequence_replay import SequenceReplay
 from fastmeta.agents.dream.trajectory_embedder import rewards_from_distances
-from fastmeta.agents.env_sizes import NetSizes
 
 
 def build_networks(config: dict, sizes: NetSizes):
@@ -55,39 +57,6 @@ def build_networks(config: dict, sizes: NetSizes):
     return exploit, explore
 
 
-def build_agent(net, agent_cfg: dict, quirks: dict) -> DQNAgent:
-    pol = agent_cfg["policy"]
-    eps = pol["epsilon_schedule"]
-    return DQNAgent(
-        net,
-        learning_rate=agent_cfg["learning_rate"],
-        max_grad_norm=agent_cfg["max_grad_norm"],
-        discount=pol["discount"],
-        epsilon=EpsilonSchedule(eps["begin"], eps["end"], eps["total_steps"]),
-        test_epsilon=pol["test_epsilon"],
-        sync_target_freq=agent_cfg["sync_target_freq"],
-        update_freq=agent_cfg["update_freq"],
-        batch_size=agent_cfg["batch_size"],
-        min_buffer_size=agent_cfg["min_buffer_size"],
-        sync_target_at_start=quirks["sync_target_at_start"],
-    )
-
-
-class SlotState:
-    """Checkpointing for acting state kept on the instance as tensors and (h, c) tuples."""
-
-    def state_dict(self) -> dict:
-        return {
-            k: (tuple(x.clone() for x in v) if isinstance(v, tuple) else v.clone())
-            for k, v in vars(self).items()
-            if isinstance(v, (tuple, torch.Tensor))
-        }
-
-    def load_state_dict(self, state: dict) -> None:
-        for k, v in state.items():
-            setattr(self, k, tuple(x.clone() for x in v) if isinstance(v, tuple) else v.clone())
-
-
 class Slots(SlotState):
     """Acting state of N meta-episode slots (hidden states, step counters, g_T per slot) and
     the replays whose staging rows hold their running episodes. Training slots commit finished
@@ -114,21 +83,25 @@ class Slots(SlotState):
 
 
 class DreamLearner:
-    def __init__(self, config: dict, sizes: NetSizes, num_slots: int, device="cpu"):
+    def __init__(
+        self, config: dict, sizes: NetSizes, num_slots: int, device="cpu", dist: Dist | None = None
+    ):
         self.config = config
         self.sizes = sizes
         self.device = torch.device(device)
+        self.dist = dist or Dist()
         self.quirks = config["fastmeta"]["quirks"]
         self.ids_in_updates = config["fastmeta"]["ids_in_updates"]
         exploit_net, explore_net = build_networks(config, sizes)
         self.exploit = build_agent(
-            exploit_net.to(self.device), config["instruction_agent"], self.quirks
+            exploit_net.to(self.device), config["instruction_agent"], self.quirks, self.dist
         )
         self.explore = build_agent(
-            explore_net.to(self.device), config["exploration_agent"], self.quirks
+            explore_net.to(self.device), config["exploration_agent"], self.quirks, self.dist
         )
+        self.exploit.dist = self.dist
         self.generator = torch.Generator(device=self.device)
-        self.generator.manual_seed(int(config["fastmeta"]["seed"]))
+        self.generator.manual_seed(rank_seed(int(config["fastmeta"]["seed"]), self.dist.rank))
         self.explore_replay, self.exploit_replay = self.make_replays(num_slots)
         self.slots = Slots(num_slots, self, training=True)
         self.aux_stats = {
@@ -142,8 +115,9 @@ class DreamLearner:
         T, D, dt = sizes.max_episode_steps, sizes.obs_shape, sizes.obs_dtype
         He, Hx = self.explore.online.lstm.hidden_size, self.exploit.online.lstm.hidden_size
         long, f32, u8 = torch.long, torch.float32, torch.uint8
+        share = self.dist.world  # each rank keeps its share of the episodes
         explore = SequenceReplay(
-            capacity or cfg["exploration_agent"]["buffer"]["max_buffer_size"],
+            capacity or -(-cfg["exploration_agent"]["buffer"]["max_buffer_size"] // share),
             T,
             num_slots,
             {"obs": (D, dt), "actions": ((), u8)},
@@ -151,7 +125,7 @@ class DreamLearner:
             self.device,
         )
         exploit = SequenceReplay(
-            capacity or cfg["instruction_agent"]["buffer"]["max_buffer_size"],
+            capacity or -(-cfg["instruction_agent"]["buffer"]["max_buffer_size"] // share),
             T,
             num_slots,
             {"obs": (D, dt), "actions": ((), u8), "rewards": ((), f32)},
@@ -170,22 +144,26 @@ class DreamLearner:
 
     # == acting ============================================================================
     @torch.no_grad()
-    def act(self, slots: Slots, obs, episode, instructions, env_ids) -> torch.Tensor:
+    def act(self, slots: Slots, obs, episode, instructions, env_ids, offsets=None) -> torch.Tensor:
         """Actions [N] for every slot; episode 0 slots explore, the others exploit.
-        Training slots act ε-greedily; evaluation slots greedily (test ε) on g_T."""
+        Training slots act ε-greedily; evaluation slots greedily (test ε) on g_T. On several
+        ranks, `offsets` = ((explore offset, total), (exploit offset, total)) places this rank's
+        acts among all ranks' in the ε schedules."""
         training = slots.training
         actions = torch.zeros(slots.n, dtype=torch.long, device=self.device)
         xi = torch.nonzero(episode == 0).squeeze(1)
         ui = torch.nonzero(episode != 0).squeeze(1)
         if xi.numel():
-            actions[xi] = self._act_explore(slots, xi, obs[xi], env_ids[xi], training)
+            actions[xi] = self._act_explore(
+                slots, xi, obs[xi], env_ids[xi], training, offsets and offsets[0]
+            )
         if ui.numel():
             actions[ui] = self._act_exploit(
-                slots, ui, obs[ui], instructions[ui], env_ids[ui], training
+                slots, ui, obs[ui], instructions[ui], env_ids[ui], training, offsets and offsets[1]
             )
         return actions
 
-    def _act_explore(self, slots, idx, obs, env_ids, training):
+    def _act_explore(self, slots, idx, obs, env_ids, training, offset=None):
         agent = self.explore
         state = (slots.explore_state[0][idx], slots.explore_state[1][idx])
         q, (h, c) = agent.online.step(obs, slots.prev_action[idx], state)
@@ -193,7 +171,7 @@ class DreamLearner:
         if training:
             agent.record_q(q)
         a = epsilon_greedy(
-            q, agent.acting_epsilons(idx.numel(), training, self.device), self.generator
+            q, agent.acting_epsilons(idx.numel(), training, self.device, offset), self.generator
         )
         slots.prev_action[idx] = a + 1
         t = slots.t[idx]
@@ -204,7 +182,7 @@ class DreamLearner:
         )
         return a
 
-    def _act_exploit(self, slots, idx, obs, instructions, env_ids, training):
+    def _act_exploit(self, slots, idx, obs, instructions, env_ids, training, offset=None):
         agent = self.exploit
         net = agent.online
         z = slots.z_trajectory[idx]
@@ -219,7 +197,7 @@ class DreamLearner:
         if training:
             agent.record_q(q)
         a = epsilon_greedy(
-            q, agent.acting_epsilons(idx.numel(), training, self.device), self.generator
+            q, agent.acting_epsilons(idx.numel(), training, self.device, offset), self.generator
         )
         t = slots.t[idx]
         slots.exploit_replay.write_step(idx, t, obs=obs, actions=a)
@@ -286,14 +264,23 @@ class DreamLearner:
         return out
 
     # == learning ===========================================================================
-    def learn(self, explore_added: int, exploit_added: int) -> int:
-        """Make the gradient steps and target syncs the original makes for these experiences."""
+    def learn(
+        self,
+        explore_added: int,
+        exploit_added: int,
+        explore_size: int | None = None,
+        exploit_size: int | None = None,
+    ) -> int:
+        """Make the gradient steps and target syncs the original makes for these experiences
+        (counted over all ranks; `*_size`: the replay sizes the cadence sees, this rank's own by
+        default)."""
         steps = 0
-        for agent, replay, added, update in (
-            (self.explore, self.explore_replay, explore_added, self.explore_update),
-            (self.exploit, self.exploit_replay, exploit_added, self.exploit_update),
+        for agent, size, added, update in (
+            (self.explore, explore_size, explore_added, self.explore_update),
+            (self.exploit, exploit_size, exploit_added, self.exploit_update),
         ):
-            grads, syncs = agent.schedule(added, len(replay))
+            replay = self.explore_replay if agent is self.explore else self.exploit_replay
+            grads, syncs = agent.schedule(added, len(replay) if size is None else size)
             for _ in range(grads):
                 update()
             if syncs:
@@ -309,7 +296,7 @@ class DreamLearner:
 
     def exploit_update(self) -> None:
         agent = self.exploit
-        b = self.exploit_replay.sample(agent.batch_size, self.generator)
+        b = self.exploit_replay.sample(agent.local_batch_size, self.generator)
         net, tgt = agent.online, agent.target
         lengths, tlen = b["lengths"], b["traj_len"]
         Lx = int(tlen.max())
@@ -321,7 +308,7 @@ class DreamLearner:
             use_ids, net.trajectory.noisy_ids(f, self.generator), net.trajectory.final(g_all, tlen)
         )
         q = net.unroll(b["obs"], b["instruction"], z)
-        l_tc, l_id = net.trajectory.context_losses(g_all, f, tlen)
+        l_tc, l_id = net.trajectory.context_losses(g_all, f, tlen, self.dist.mean_denominator)
         with torch.no_grad():
             f_t = tgt.trajectory.id_embedding(b["env_id"])
             z_t = tgt.trajectory.noisy_ids(f_t, self.generator)
@@ -335,7 +322,14 @@ class DreamLearner:
         L = q.shape[1] - 1
         dones = torch.arange(L, device=self.device)[None, :] == (lengths - 1)[:, None]
         td = td_loss(
-            q, q_t, b["actions"][:, :L], b["rewards"][:, :L], dones, b["mask"], agent.discount
+            q,
+            q_t,
+            b["actions"][:, :L],
+            b["rewards"][:, :L],
+            dones,
+            b["mask"],
+            agent.discount,
+            self.dist.mean_denominator,
         )
         agent.optimize(td + l_tc + l_id)
         self.aux_stats["transition_context_loss"].append(float(l_tc.detach()))
@@ -343,7 +337,7 @@ class DreamLearner:
 
     def explore_update(self) -> None:
         agent = self.explore
-        b = self.explore_replay.sample(agent.batch_size, self.generator)
+        b = self.explore_replay.sample(agent.local_batch_size, self.generator)
         lengths, obs, actions = b["lengths"], b["obs"], b["actions"]
         rewards = self.exploit.online.trajectory.relabeled_rewards(
             obs, actions, lengths, b["env_id"]
@@ -357,7 +351,27 @@ class DreamLearner:
                 q_t = agent.target.unroll(obs, prev)[:, 1:]
         L = q.shape[1] - 1
         dones = torch.arange(L, device=self.device)[None, :] == (lengths - 1)[:, None]
-        agent.optimize(td_loss(q, q_t, actions[:, :L], rewards, dones, b["mask"], agent.discount))
+        agent.optimize(
+            td_loss(
+                q,
+                q_t,
+                actions[:, :L],
+                rewards,
+                dones,
+                b["mask"],
+                agent.discount,
+                self.dist.mean_denominator,
+            )
+        )
+
+    def parameters_to_check(self) -> list:
+        """Tensors every rank must hold identically (online and target networks)."""
+        return [
+            t
+            for agent in (self.exploit, self.explore)
+            for net in (agent.online, agent.target)
+            for t in net.state_dict().values()
+        ]
 
     # == checkpointing ======================================================================
     def state_dict(self) -> dict:

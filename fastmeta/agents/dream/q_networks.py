@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from fastmeta.agents.dream.embedders import DuelingHead, GridStateEmb, state_embedder
-from fastmeta.agents.dream.recurrent import UnrolledLSTM
+from fastmeta.agents.common.embedders import DuelingHead, GridStateEmb, state_embedder
+from fastmeta.agents.common.recurrent import UnrolledLSTM
 from fastmeta.agents.dream.trajectory_embedder import TrajectoryEmbedder
 
 

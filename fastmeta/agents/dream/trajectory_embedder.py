@@ -12,8 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from fastmeta.agents.dream.embedders import IDEmb, state_embedder
-from fastmeta.agents.dream.recurrent import UnrolledLSTM
+from fastmeta.agents.common.embedders import IDEmb, state_embedder
+from fastmeta.agents.common.recurrent import UnrolledLSTM
 
 
 class TransitionEmb(nn.Module):
@@ -84,12 +84,14 @@ class TrajectoryEmbedder(nn.Module):
         return f + self.id_noise * noise
 
     # -- losses and rewards -----------------------------------------------------------------
-    def context_losses(self, g_all, f, lengths):
-        """L_tc = Σ m‖g_t − sg(f)‖² / Σ m over t = 0..T_b; L_id = mean max(‖f‖², cap)."""
+    def context_losses(self, g_all, f, lengths, denominator=None):
+        """L_tc = Σ m‖g_t − sg(f)‖² / Σ m over t = 0..T_b; L_id = mean max(‖f‖², cap).
+        `denominator(local Σ m)`: the count to divide by when the batch is split over ranks."""
         t = torch.arange(g_all.shape[1], device=g_all.device)
         mask = (t[None, :] <= lengths[:, None]).float()
         sq = (g_all - f.detach()[:, None, :]).pow(2).sum(-1)
-        l_tc = (sq * mask).sum() / mask.sum()
+        count = mask.sum() if denominator is None else denominator(mask.sum())
+        l_tc = (sq * mask).sum() / count
         l_id = f.pow(2).sum(-1).clamp(min=self.id_norm_cap).mean()
         return l_tc, l_id
 

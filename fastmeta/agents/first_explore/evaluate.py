@@ -126,13 +126,14 @@ def default_k_values(args) -> list[int]:
 
 def load_run(run_dir):
     """(model, args) of a run directory (config.json + checkpoint.pt)."""
-    from fastmeta.agents.first_explore.train import Args, Learner
+    from fastmeta.agents.first_explore.config import args_from_config
+    from fastmeta.agents.first_explore.learner import Learner
 
     run_dir = Path(run_dir)
-    args = Args(**json.loads((run_dir / "config.json").read_text()))
-    learner = Learner(args)
+    config = json.loads((run_dir / "config.json").read_text())
+    learner = Learner(config, device="cpu")
     learner.load(run_dir / "checkpoint.pt")
-    return learner.model, args
+    return learner.model, args_from_config(config)
 
 
 def sweep(run_dir, k_values=None, num: int = 1000, seed: int = 12345) -> dict:

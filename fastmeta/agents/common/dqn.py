@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from fastmeta.agents.common.distributed import Dist
+
 
 class EpsilonSchedule:
     """Linear decay; the original decrements before acting, so act k uses step k + 1."""
@@ -43,18 +45,22 @@ def td_loss(
     dones,
     mask,
     discount: float,
+    denominator=None,
 ):
     """Double DQN: a* from the online net at t+1, valued by the target net.
 
     q_online [B, L+1, A] over s_0..s_L, q_target_next [B, L, A] over s_1..s_L, others [B, L].
-    Returns (loss, Q values [B, L+1, A] for logging).
+    The loss is the masked mean; `denominator(local mask count)` gives the count to divide by
+    when the batch is split over ranks (Dist.mean_denominator), so the ranks' averaged gradients
+    equal the whole batch's.
     """
     q_cur = q_online[:, :-1].gather(-1, actions[..., None].long()).squeeze(-1)
     a_star = q_online[:, 1:].argmax(-1, keepdim=True)
     q_next = q_target_next.gather(-1, a_star).squeeze(-1)
     y = (rewards + discount * q_next * (1.0 - dones.float())).detach()
     m = mask.float()
-    return ((q_cur - y).pow(2) * m).sum() / m.sum()
+    count = m.sum() if denominator is None else denominator(m.sum())
+    return ((q_cur - y).pow(2) * m).sum() / count
 
 
 def due_count(before: int, added: int, freq: int) -> int:
@@ -101,6 +107,7 @@ class DQNAgent:
         self.sync_target_freq = sync_target_freq
         self.update_freq = update_freq
         self.batch_size = batch_size
+        self.dist = Dist()
         self.min_buffer_size = min_buffer_size
         self.acts = 0  # training-mode act calls (drives ε)
         self.update_calls = 0  # experiences offered to `update` (drives cadence)
@@ -115,16 +122,18 @@ class DQNAgent:
     def current_epsilon(self) -> float:
         return self.epsilon.value(self.acts)
 
-    def acting_epsilons(self, n: int, training: bool, device) -> torch.Tensor:
+    def acting_epsilons(self, n: int, training: bool, device, offset=None) -> torch.Tensor:
         """ε for n slots acting together, in slot order. Training acts each get the schedule's
         value at their own act count, as if made one by one, and advance it; evaluation acts
-        use the test ε and leave it alone."""
+        use the test ε and leave it alone. On several ranks `offset` = (acts of lower ranks in
+        this step, acts of all ranks in this step) places these n among them."""
         if not training:
             return torch.full((n,), float(self.test_epsilon), device=device)
+        before, total = offset if offset else (0, n)
         s = self.epsilon
-        k = self.acts + 1 + np.arange(n)
+        k = self.acts + 1 + before + np.arange(n)
         eps = np.maximum(s.end, s.begin - (s.begin - s.end) * k / s.total_steps)
-        self.acts += n
+        self.acts += total
         return torch.as_tensor(eps, dtype=torch.float32, device=device)
 
     def record_q(self, q: torch.Tensor) -> None:
@@ -143,9 +152,15 @@ class DQNAgent:
             due_count(before, added, self.sync_target_freq),
         )
 
+    @property
+    def local_batch_size(self) -> int:
+        """This rank's share of each gradient step's batch."""
+        return self.dist.block(self.batch_size, "config key 'batch_size'")[1]
+
     def optimize(self, loss: torch.Tensor) -> None:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        self.dist.average_gradients(self.online.parameters())
         norm = nn.utils.clip_grad_norm_(self.online.parameters(), self.max_grad_norm)
         self.optimizer.step()
         self.gradient_steps += 1
@@ -182,3 +197,33 @@ class DQNAgent:
         for k, v in state["stats"].items():
             self.stats[k].clear()
             self.stats[k].extend(v)
+
+
+def build_agent(net, agent_cfg: dict, quirks: dict, dist=None) -> DQNAgent:
+    pol = agent_cfg["policy"]
+    eps = pol["epsilon_schedule"]
+    agent = DQNAgent(
+        net,
+        learning_rate=agent_cfg["learning_rate"],
+        max_grad_norm=agent_cfg["max_grad_norm"],
+        discount=pol["discount"],
+        epsilon=EpsilonSchedule(eps["begin"], eps["end"], eps["total_steps"]),
+        test_epsilon=pol["test_epsilon"],
+        sync_target_freq=agent_cfg["sync_target_freq"],
+        update_freq=agent_cfg["update_freq"],
+        batch_size=agent_cfg["batch_size"],
+        min_buffer_size=agent_cfg["min_buffer_size"],
+        sync_target_at_start=quirks["sync_target_at_start"],
+    )
+    if dist is not None:
+        agent.dist = dist
+        agent.local_batch_size  # refuses a batch the ranks cannot share evenly
+    return agent
+
+
+def rank_seed(seed: int, rank: int) -> int:
+    """The seed of rank `rank`'s sampling generator: `seed` itself on rank 0, so a one-process
+    run draws as it always did, and an independent stream on every other rank."""
+    if rank == 0:
+        return int(seed)
+    return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, rank]).generate_state(1)[0])

@@ -1,5 +1,5 @@
 """Run outputs: TensorBoard scalars under the original's tags (spec §3.4), a CSV of the same
-scalars, and a CSV of evaluations.
+scalars, and a CSV of evaluations (columns named by the learner).
 
 Each scalar is written twice, against the meta-episode index (`tensorboard/episode`) and against
 total env steps (`tensorboard/step`), as the original does. TensorBoard is optional.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 
 class RunLog:
-    def __init__(self, directory, use_tensorboard: bool = True):
+    def __init__(self, directory, eval_columns: tuple, use_tensorboard: bool = True):
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.writers = None
@@ -30,19 +30,8 @@ class RunLog:
         self._scalars = self._open(
             "scalars.csv", ["wall_time", "meta_episode", "env_steps", "tag", "value"]
         )
-        self._evals = self._open(
-            "evaluations.csv",
-            [
-                "wall_time",
-                "elapsed_s",
-                "meta_episode",
-                "env_steps",
-                "gradient_steps",
-                "test_return",
-                "test_exploration_steps",
-                "train_return",
-            ],
-        )
+        self.eval_columns = tuple(eval_columns)
+        self._evals = self._open("evaluations.csv", ["wall_time", *self.eval_columns])
 
     def _open(self, name, header):
         path = self.dir / name
@@ -68,21 +57,7 @@ class RunLog:
 
     def evaluation(self, row: dict) -> None:
         f, w = self._evals
-        w.writerow(
-            [f"{time.time():.3f}"]
-            + [
-                row[k]
-                for k in (
-                    "elapsed_s",
-                    "meta_episode",
-                    "env_steps",
-                    "gradient_steps",
-                    "test_return",
-                    "test_exploration_steps",
-                    "train_return",
-                )
-            ]
-        )
+        w.writerow([f"{time.time():.3f}"] + [row.get(k, "") for k in self.eval_columns])
         f.flush()
 
     def close(self) -> None:
