@@ -11,7 +11,10 @@ means, a treasure layout, a maze), then a new task. This module holds everything
 * the info vocabulary (`episode_index`, `trial_done`, and `task_id` where tasks are integer ids);
 * explicit parameters and state: `env.params` is what the env was built with, `env.get_state()`
   an `EnvState` holding copies of the arrays named by the env's `state_fields`; pickling, deep
-  copies and checkpoints go through them.
+  copies and checkpoints go through them;
+* the global slot ids: an env built with `first_slot=f` holds slots f .. f+num_envs-1 of a larger
+  batch, and its slot k draws from global slot f+k's stream, so the blocks of a data-parallel
+  learner's ranks together step exactly as one env of the whole batch.
 """
 
 from __future__ import annotations
@@ -62,6 +65,17 @@ def check_choice(name: str, value, choices: tuple):
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
     return value
+
+
+def check_first_slot(first_slot, num_envs: int) -> int:
+    """`first_slot` as an int >= 0: the global index of slot 0 (slot ids stay below 2**64)."""
+    if isinstance(first_slot, bool) or not isinstance(first_slot, (int, np.integer)):
+        raise TypeError(f"first_slot must be an int, got {type(first_slot).__name__}")
+    if first_slot < 0:
+        raise ValueError(f"first_slot must be >= 0, got {first_slot}")
+    if int(first_slot) + num_envs > MAX_SEED:
+        raise ValueError(f"first_slot + num_envs must be <= 2**64, got {first_slot} + {num_envs}")
+    return int(first_slot)
 
 
 def check_seed(seed) -> int:
@@ -147,7 +161,11 @@ def _rebuild(cls, params: dict, state: EnvState | None):
 
 
 class BatchedEnv:
-    """N independent slots of one env, stepped together over preallocated numpy buffers."""
+    """N independent slots of one env, stepped together over preallocated numpy buffers.
+
+    `first_slot` is the global id of slot 0: slot k draws from the stream of slot first_slot+k,
+    so an env of a block of a global batch behaves as that block of one env of the whole batch.
+    """
 
     #: registry name, set by subclasses
     name: str = "base"
@@ -192,8 +210,10 @@ class BatchedEnv:
         obs_dtype,
         rew_dtype=np.float64,
         episodes_per_trial: int = 1,
+        first_slot: int = 0,
     ):
         self.num_envs = check_num_envs(num_envs)
+        self.first_slot = check_first_slot(first_slot, self.num_envs)
         self.episodes_per_trial = check_positive_int("episodes_per_trial", episodes_per_trial)
         n = self.num_envs
         self.obs = np.zeros((n, *obs_shape), dtype=obs_dtype)
@@ -213,7 +233,8 @@ class BatchedEnv:
     # -- parameters and state ---------------------------------------------------------------
     @property
     def params(self) -> types.MappingProxyType:
-        """What this env was built with (num_envs, seed and every env parameter), read-only."""
+        """What this env was built with (num_envs, seed, first_slot and every env parameter),
+        read-only."""
         return self._env_params
 
     def _state_names(self) -> tuple:
@@ -289,8 +310,9 @@ class BatchedEnv:
 
     # -- randomness -------------------------------------------------------------------------
     def seed(self, seed: int) -> None:
-        """Re-derive every slot's RNG stream from `seed`."""
-        self.rng_states[:] = stream_states(check_seed(seed), self.num_envs)
+        """Re-derive every slot's RNG stream from `seed` (slot k gets global slot
+        first_slot + k's)."""
+        self.rng_states[:] = stream_states(check_seed(seed), self.num_envs, self.first_slot)
 
     # -- validation -------------------------------------------------------------------------
     def _check_open(self) -> None:

@@ -114,6 +114,7 @@ class DarkTreasureRoom(TaskBatchEnv):
         episodes_per_trial: int = DEFAULTS["episodes_per_trial"],
         reward_mode: str = DEFAULTS["reward_mode"],
         num_threads: int = 1,
+        first_slot: int = 0,
     ):
         self.num_threads = check_num_threads(num_threads)
         self.minval = check_real("minval", minval)
@@ -136,7 +137,7 @@ class DarkTreasureRoom(TaskBatchEnv):
         self._below_max = np.nextafter(np.float32(self.maxval), np.float32(-np.inf))
         self.single_observation_space = spaces.Box(0, self.roomsize - 1, shape=(2,), dtype=np.int32)
         self.single_action_space = spaces.Discrete(5)
-        super().__init__(num_envs, seed, (2,), np.int32, np.float32, episodes_per_trial)
+        super().__init__(num_envs, seed, (2,), np.int32, np.float32, episodes_per_trial, first_slot)
         n = self.num_envs
         self.episode_return = np.zeros(n, dtype=np.float32)
         self.info["episode_return"] = self.episode_return

@@ -54,6 +54,7 @@ class FixedArmBandit(TaskBatchEnv):
         noise: float = DEFAULTS["noise"],
         num_arms: int = DEFAULTS["num_arms"],
         episodes_per_trial: int = DEFAULTS["episodes_per_trial"],
+        first_slot: int = 0,
     ):
         self.minval = check_real("minval", minval)
         self.noise = check_real("noise", noise)
@@ -64,7 +65,9 @@ class FixedArmBandit(TaskBatchEnv):
             raise ValueError(f"num_arms must be >= 2, got {num_arms}")
         self.single_observation_space = spaces.Box(-np.inf, np.inf, shape=(0,), dtype=np.float32)
         self.single_action_space = spaces.Discrete(self.num_arms)
-        super().__init__(num_envs, seed, (0,), np.float32, np.float32, episodes_per_trial)
+        super().__init__(
+            num_envs, seed, (0,), np.float32, np.float32, episodes_per_trial, first_slot
+        )
         self.last_action = np.full(self.num_envs, -1, dtype=np.int64)
 
     def task_fields(self) -> dict:

@@ -31,6 +31,7 @@ class GaussianBandit(FixedArmBandit):
         noise: float = DEFAULTS["noise"],
         num_arms: int = DEFAULTS["num_arms"],
         episodes_per_trial: int = DEFAULTS["episodes_per_trial"],
+        first_slot: int = 0,
     ):
         super().__init__(
             num_envs,
@@ -39,4 +40,5 @@ class GaussianBandit(FixedArmBandit):
             noise=noise,
             num_arms=num_arms,
             episodes_per_trial=episodes_per_trial,
+            first_slot=first_slot,
         )

@@ -72,6 +72,7 @@ class GridEnv(BatchedEnv):
         episodes_per_trial: int = 2,
         fixed_instructions: bool = False,
         num_threads: int = 1,
+        first_slot: int = 0,
     ):
         check_choice("split", split, ("train", "test"))
         self.num_threads = check_num_threads(num_threads)
@@ -81,6 +82,7 @@ class GridEnv(BatchedEnv):
             obs_shape=(len(self.obs_highs),),
             obs_dtype=np.int64,
             episodes_per_trial=episodes_per_trial,
+            first_slot=first_slot,
         )
         n = self.num_envs
         self.split = split

@@ -83,6 +83,7 @@ class RayMaze(TaskBatchEnv):
         episode_length: int = DEFAULTS["episode_length"],
         episodes_per_trial: int = DEFAULTS["episodes_per_trial"],
         num_threads: int = 1,
+        first_slot: int = 0,
     ):
         self.num_threads = check_num_threads(num_threads)
         self.p_reward = check_real("p_reward", p_reward)
@@ -92,7 +93,13 @@ class RayMaze(TaskBatchEnv):
         self.penalty_value = check_real("penalty_value", penalty_value)
         self.episode_length = check_positive_int("episode_length", episode_length)
         super().__init__(
-            num_envs, seed, (2 * K.NUM_RAYS,), np.float32, np.float32, episodes_per_trial
+            num_envs,
+            seed,
+            (2 * K.NUM_RAYS,),
+            np.float32,
+            np.float32,
+            episodes_per_trial,
+            first_slot,
         )
         n = self.num_envs
         self.px = np.zeros(n)

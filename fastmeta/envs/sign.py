@@ -72,6 +72,7 @@ class Sign(BatchedEnv):
         episodes_per_trial: int = 2,
         split: str = "train",
         max_episode_steps: int = K.MAX_EPISODE_STEPS,
+        first_slot: int = 0,
     ):
         if obs_mode not in OBS_MODES:
             raise ValueError(f"obs_mode must be one of {OBS_MODES}, got {obs_mode!r}")
@@ -89,7 +90,12 @@ class Sign(BatchedEnv):
         else:
             obs_shape, obs_dtype = (3,), np.float64
         super().__init__(
-            num_envs, seed, obs_shape, obs_dtype, episodes_per_trial=episodes_per_trial
+            num_envs,
+            seed,
+            obs_shape,
+            obs_dtype,
+            episodes_per_trial=episodes_per_trial,
+            first_slot=first_slot,
         )
         n = self.num_envs
         self.obs_mode, self.layout, self.split = obs_mode, layout, split

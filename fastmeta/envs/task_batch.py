@@ -73,8 +73,12 @@ class TaskBatchEnv(BatchedEnv):
     #: steps per episode (None for envs whose episodes end by themselves)
     episode_length: int = 1
 
-    def __init__(self, num_envs, seed, obs_shape, obs_dtype, rew_dtype, episodes_per_trial):
-        super().__init__(num_envs, seed, obs_shape, obs_dtype, rew_dtype, episodes_per_trial)
+    def __init__(
+        self, num_envs, seed, obs_shape, obs_dtype, rew_dtype, episodes_per_trial, first_slot=0
+    ):
+        super().__init__(
+            num_envs, seed, obs_shape, obs_dtype, rew_dtype, episodes_per_trial, first_slot
+        )
         n = self.num_envs
         self._task = self._empty_tasks(n)
         self._pinned = np.zeros(n, dtype=bool)
@@ -135,7 +139,10 @@ class TaskBatchEnv(BatchedEnv):
         return self._task.copy()
 
     def sample_tasks(self, n: int, seed: int = 0) -> TaskBatch:
-        """`n` tasks drawn as a fresh env with this `seed` draws them at reset (fixed eval sets)."""
+        """`n` tasks drawn as a fresh env with this `seed` draws them at reset (fixed eval sets).
+
+        They are always the tasks of slots 0 .. n-1, whatever this env's `first_slot`: a fixed
+        evaluation set is a function of (n, seed) alone, the same on every rank."""
         from fastmeta.kernels.rng import stream_states
 
         n = check_positive_int("n", n)
