@@ -150,15 +150,23 @@ class Learner:
             self.env_steps_per_update = args.batch_size * n_ep * args.ep_len
 
     def update(self) -> dict:
+        """One training update: roll out this rank's lifetimes, then `apply` them."""
+        return self.apply(self.collect())
+
+    def collect(self):
+        """This rank's batch of recorded lifetimes for the next update."""
         a, u = self.args, self.update_idx
         # sampling noise: rank 0 draws as a one-process run does, other ranks their own streams
         key = (a.seed, u, 1) if self.dist.rank == 0 else (a.seed, u, 1, self.dist.rank)
         gen = torch.Generator(device=self.device).manual_seed(derive_seed(*key))
         env_seed = derive_seed(a.seed, u, 0)
         if a.env == "bandit":
-            batch = self.rollout.collect(env_seed, gen)
-        else:
-            batch = self.rollout.collect(env_seed, gen, self.tau)
+            return self.rollout.collect(env_seed, gen)
+        return self.rollout.collect(env_seed, gen, self.tau)
+
+    def apply(self, batch) -> dict:
+        """Gradient of `batch` (averaged over ranks), element-wise clip, scheduled AdamW step."""
+        a, u = self.args, self.update_idx
         loss, stats = self.gradient(batch)
         clip_elementwise_(self.params, a.grad_clip)
         lr = lr_at(u, a.total_updates, a.lr, a.warmup_frac)
