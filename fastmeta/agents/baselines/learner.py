@@ -26,6 +26,7 @@ from fastmeta.agents.baselines.q_networks import build_network
 from fastmeta.agents.common.distributed import Dist
 from fastmeta.agents.common.dqn import DQNAgent, build_agent, epsilon_greedy, rank_seed, td_loss
 from fastmeta.agents.common.env_sizes import NetSizes
+from fastmeta.agents.common.precision import check_precision, in_precision
 from fastmeta.agents.common.sequence_replay import SequenceReplay
 from fastmeta.agents.common.slot_state import SlotState
 
@@ -63,6 +64,7 @@ class BaselineLearner:
         self.config, self.sizes = config, sizes
         self.device = torch.device(device)
         self.dist = dist or Dist()
+        self.precision = check_precision(config["fastmeta"].get("precision", "fp32"))
         self.quirks = config["fastmeta"]["quirks"]
         self.method = config["agent"]["policy"]["embedder"]["type"]
         net = build_network(config, sizes).to(self.device)
@@ -234,6 +236,7 @@ class BaselineLearner:
             steps += grads
         return steps
 
+    @in_precision
     def update(self, use_ids: bool = False) -> dict:
         agent = self.agent
         b = self.replay.sample(agent.local_batch_size, self.generator)

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from fastmeta.agents.common.distributed import Dist
+from fastmeta.agents.common.precision import outside_autocast
 
 
 class EpsilonSchedule:
@@ -158,11 +159,12 @@ class DQNAgent:
         return self.dist.block(self.batch_size, "config key 'batch_size'")[1]
 
     def optimize(self, loss: torch.Tensor) -> None:
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.dist.average_gradients(self.online.parameters())
-        norm = nn.utils.clip_grad_norm_(self.online.parameters(), self.max_grad_norm)
-        self.optimizer.step()
+        with outside_autocast(loss.device.type):
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.float().backward()
+            self.dist.average_gradients(self.online.parameters())
+            norm = nn.utils.clip_grad_norm_(self.online.parameters(), self.max_grad_norm)
+            self.optimizer.step()
         self.gradient_steps += 1
         self.stats["loss"].append(float(loss.detach()))
         self.stats["grad_norm"].append(float(norm))

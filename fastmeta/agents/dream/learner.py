@@ -16,6 +16,7 @@ import torch
 from fastmeta.agents.common.distributed import Dist
 from fastmeta.agents.common.dqn import build_agent, epsilon_greedy, rank_seed, td_loss
 from fastmeta.agents.common.env_sizes import NetSizes
+from fastmeta.agents.common.precision import check_precision, in_precision
 from fastmeta.agents.common.sequence_replay import SequenceReplay
 from fastmeta.agents.common.slot_state import SlotState
 from fastmeta.agents.dream.q_networks import ExploitationQNet, ExplorationQNet
@@ -90,6 +91,7 @@ class DreamLearner:
         self.sizes = sizes
         self.device = torch.device(device)
         self.dist = dist or Dist()
+        self.precision = check_precision(config["fastmeta"].get("precision", "fp32"))
         self.quirks = config["fastmeta"]["quirks"]
         self.ids_in_updates = config["fastmeta"]["ids_in_updates"]
         exploit_net, explore_net = build_networks(config, sizes)
@@ -294,6 +296,7 @@ class DreamLearner:
             return torch.full((n,), use, dtype=torch.bool, device=self.device)
         return torch.rand(n, device=self.device, generator=self.generator) < 0.5
 
+    @in_precision
     def exploit_update(self) -> None:
         agent = self.exploit
         b = self.exploit_replay.sample(agent.local_batch_size, self.generator)
@@ -335,6 +338,7 @@ class DreamLearner:
         self.aux_stats["transition_context_loss"].append(float(l_tc.detach()))
         self.aux_stats["id_context_loss"].append(float(l_id.detach()))
 
+    @in_precision
     def explore_update(self) -> None:
         agent = self.explore
         b = self.explore_replay.sample(agent.local_batch_size, self.generator)

@@ -23,7 +23,7 @@ import fastmeta
 from fastmeta.agents.common.checkpoint import load_checkpoint
 from fastmeta.agents.common.device import check_device
 from fastmeta.agents.common.distributed import Dist
-from fastmeta.agents.common.precision import autocast
+from fastmeta.agents.common.precision import autocast, outside_autocast
 from fastmeta.agents.first_explore import evaluate as ev
 from fastmeta.agents.first_explore.config import Args, args_from_config
 from fastmeta.agents.first_explore.losses import bandit_loss, episodic_loss
@@ -194,8 +194,9 @@ class Learner:
                 stats["train_context_return"] = batch.ctx_ret.mean()
                 if batch.br_ret is not None:
                     stats["train_exploit_return"] = batch.br_ret.mean()
-        loss.backward()
-        self.dist.average_gradients(self.params)
+        with outside_autocast(self.device.type):
+            loss.float().backward()
+            self.dist.average_gradients(self.params)
         return loss, stats
 
     def state_dict(self) -> dict:
