@@ -33,7 +33,6 @@ def cpu_has_bf16() -> bool:
     return False
 
 
-@contextlib.contextmanager
 def autocast(precision: str, device_type: str):
     """A context manager that runs its body in `precision` on `device_type` ("cpu", "cuda"):
     nothing changes for "fp32"; "bf16" autocasts eligible ops (matmuls, convolutions, LSTMs) to
@@ -41,8 +40,12 @@ def autocast(precision: str, device_type: str):
     there the body runs with oneDNN off (torch's own kernels, which emulate bf16: slow, but the
     same numbers a bf16 machine's curve would show)."""
     if check_precision(precision) == "fp32":
-        yield
-        return
+        return contextlib.nullcontext()
+    return _bf16(device_type)
+
+
+@contextlib.contextmanager
+def _bf16(device_type: str):
     with contextlib.ExitStack() as stack:
         stack.enter_context(torch.autocast(device_type, dtype=torch.bfloat16))
         if device_type == "cpu" and not cpu_has_bf16():
