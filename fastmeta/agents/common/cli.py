@@ -21,6 +21,7 @@ from pathlib import Path
 
 from fastmeta.agents.common.checkpoint import CheckpointError
 from fastmeta.agents.common.config import ConfigError
+from fastmeta.agents.common.device import check_device
 from fastmeta.agents.common.precision import PRECISIONS
 from fastmeta.agents.common.run_loop import default_threads
 
@@ -168,6 +169,11 @@ def cli_main(
         args.threads = default_threads(int(os.environ["LOCAL_WORLD_SIZE"]))
     try:
         config = resolve(args)
+        device = config["fastmeta"]["device"]
+        try:
+            check_device(device)
+        except ValueError as e:
+            raise ConfigError(f"config key 'fastmeta.device': {e}") from None
     except (ConfigError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
