@@ -6,6 +6,10 @@ fastmeta bench [--quick] [--out DIR] [-k EXPR]  throughput suite and report (./f
 fastmeta train dream --env distraction [...]    DREAM learner
 fastmeta train first-explore --env bandit [...] First-Explore learner
 fastmeta train rl2|import|varibad --env map     DREAM's baselines
+
+Every learner takes the same system flags: --device, --threads, --precision, --max-env-steps,
+--max-minutes, and --nproc N (N data-parallel ranks through torchrun; see
+docs/training_at_scale.md for several machines, SLURM and GPUs).
 """
 
 from __future__ import annotations
