@@ -1,6 +1,7 @@
 """First-Explore training: config resolution, tokens of recorded lifetimes, exact resume, and a
 tiny smoke run per env (and for the always-exploit control)."""
 
+import csv
 import json
 
 import numpy as np
@@ -8,7 +9,9 @@ import pytest
 import torch
 
 import fastmeta
+from fastmeta.agents.common.config import ConfigError
 from fastmeta.agents.first_explore import train as T
+from fastmeta.agents.first_explore.config import args_from_config
 from fastmeta.agents.first_explore.evaluate import evaluate
 from fastmeta.agents.first_explore.model import FirstExploreModel, bandit_config, treasure_config
 from fastmeta.agents.first_explore.rollout import BanditRollout, EpisodicRollout
@@ -25,13 +28,35 @@ def tiny_args(env, control="none", n=4, extra=()):
     return T.resolve_args(env, "fast", TINY[env] + COMMON + [f"total_updates={n}", *extra], control)
 
 
+def flat(*a, **kw):
+    """The flat Args view of `T.resolve_args(*a, **kw)`."""
+    return args_from_config(T.resolve_args(*a, **kw))
+
+
+def learner_state(run_dir):
+    """The (single-rank) learner state of a run's checkpoint, and the whole checkpoint."""
+    ckpt = torch.load(run_dir / "checkpoint.pt", weights_only=False)
+    assert ckpt["world_size"] == 1 and len(ckpt["ranks"]) == 1
+    return ckpt["ranks"][0]["learner"], ckpt
+
+
+def scalar_rows(run_dir):
+    """scalars.csv (long format: the unit column holds the update) as dicts."""
+    with open(run_dir / "scalars.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
 def test_unknown_config_key_is_named():
-    with pytest.raises(ValueError, match="'learning_rate'"):
+    with pytest.raises(ConfigError, match="'learning_rate'"):
         T.resolve_args("bandit", "paper", ["learning_rate=1"])
-    with pytest.raises(ValueError, match="'batch_size' expects int"):
+    with pytest.raises(ConfigError, match="'first_explore.batch_size' must be a number"):
         T.resolve_args("bandit", "paper", ["batch_size=lots"])
-    with pytest.raises(ValueError, match="unknown preset"):
+    with pytest.raises(ConfigError, match="'fastmeta.max_minutes' must be a number or null"):
+        T.resolve_args("bandit", "paper", ["max_minutes=soon"])
+    with pytest.raises(ConfigError, match="unknown preset"):
         T.resolve_args("bandit", "quick")
+    with pytest.raises(ConfigError, match="unknown control"):
+        T.resolve_args("bandit", "paper", control="sometimes")
     assert T.main(["--env", "bandit", "-b", "nope=1", "--no-progress"]) == 2
 
 
@@ -39,15 +64,15 @@ def test_model_size_keys_resize_the_trunk_and_reject_bad_values():
     args = T.resolve_args("bandit", "paper", ["n_layer=2", "d_model=64", "d_mlp=256"])
     cfg = T.model_config(args)
     assert (cfg.n_layer, cfg.d_model, cfg.n_head, cfg.d_mlp) == (2, 64, 4, 256)
-    assert T.model_config(T.resolve_args("bandit", "paper")) == T.bandit_config()
+    assert T.model_config(T.resolve_args("bandit", "paper")) == bandit_config()
     with pytest.raises(ValueError, match="not divisible by n_head 3"):
         T.resolve_args("bandit", "paper", ["d_model=64", "n_head=3"])
-    with pytest.raises(ValueError, match="'n_layer' must be >= 0"):
+    with pytest.raises(ValueError, match="'first_explore.n_layer' must be >= 0"):
         T.resolve_args("treasure", "paper", ["n_layer=-1"])
 
 
 def test_presets_hold_the_paper_hyperparameters():
-    b = T.resolve_args("bandit", "paper")
+    b = flat("bandit", "paper")
     assert (b.batch_size, b.total_updates, b.lr, b.pulls, b.eps, b.minval) == (
         128,
         200_000,
@@ -56,7 +81,7 @@ def test_presets_hold_the_paper_hyperparameters():
         0.05,
         0.5,
     )
-    t = T.resolve_args("treasure", "paper")
+    t = flat("treasure", "paper")
     assert (t.num_eps, t.ep_len, t.minval, t.roll_refresh, t.total_updates) == (
         9,
         9,
@@ -64,8 +89,12 @@ def test_presets_hold_the_paper_hyperparameters():
         10_000,
         1_000_000,
     )
-    m = T.resolve_args("maze", "paper")
+    m = flat("maze", "paper")
     assert (m.num_eps, m.ep_len, m.roll_refresh) == (3, 20, 5_000)
+    # the system keys live in the shared `fastmeta` section; bare bindings reach either section
+    fm = T.resolve_args("treasure", "fast", ["max_minutes=5", "torch_threads=2"])["fastmeta"]
+    assert (fm["max_minutes"], fm["torch_threads"], fm["eval_every"]) == (5, 2, 250)
+    assert T.resolve_args("bandit", "fast")["fastmeta"]["max_minutes"] == 60.0
 
 
 def test_bandit_tokens_are_the_recorded_pulls():
@@ -126,14 +155,31 @@ def test_treasure_tokens_carry_the_running_return_and_reset_each_episode():
     ],
 )
 def test_smoke_training_run(tmp_path, env, control):
-    args = tiny_args(env, control, n=4)
-    summary = T.train(args, tmp_path / "run", progress=False)
-    assert summary["updates"] == 4 and np.isfinite(summary["final_eval_return"])
-    cfg = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert cfg["env"] == env and cfg["control"] == control
-    rows = (tmp_path / "run" / "scalars.csv").read_text().splitlines()
-    assert len(rows) == 5 and "env_steps_per_s" in rows[0]
-    assert (tmp_path / "run" / "checkpoint.pt").exists()
+    config = tiny_args(env, control, n=4)
+    run = tmp_path / "run"
+    summary = T.train(config, run, progress=False)
+    assert summary["updates"] == 4 and summary["gradient_steps"] == 4
+    assert np.isfinite(summary["final_eval_return"])
+    assert summary["final_eval_return"] == summary["test_return"]
+    assert summary["stopped"] == "budget" and summary["exp_dir"] == str(run)
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg == config
+    assert cfg["environment"] == env and cfg["first_explore"]["control"] == control
+    rows = scalar_rows(run)
+    # log_every=1: each update's scalars, against the update (unit column) and env steps
+    logged = [r for r in rows if r["tag"] == "env_steps_per_s"]
+    assert [int(r["meta_episode"]) for r in logged] == [1, 2, 3, 4]
+    steps = T.Learner(config).env_steps_per_update
+    assert [int(r["env_steps"]) for r in logged] == [steps * u for u in (1, 2, 3, 4)]
+    assert {"loss", "lr", "updates_per_s", "eval_return"} <= {r["tag"] for r in rows}
+    with open(run / "evaluations.csv", newline="") as f:
+        evals = list(csv.DictReader(f))
+    # eval_every=2: before the first update, at update 2, and the final one at update 4
+    assert [int(r["update"]) for r in evals] == [0, 2, 4]
+    assert list(evals[0]) == ["wall_time", *T.Trainer.EVAL_COLUMNS]
+    assert float(evals[-1]["eval_return"]) == pytest.approx(summary["final_eval_return"], abs=1e-4)
+    state, ckpt = learner_state(run)
+    assert state["update"] == 4 and ckpt["counters"]["updates"] == 4
 
 
 @pytest.mark.parametrize("env", ["bandit", "treasure"])
@@ -141,16 +187,29 @@ def test_resume_is_exact(tmp_path, env):
     straight = T.Learner(tiny_args(env, n=4))
     for _ in range(4):
         straight.update()
-    T.train(tiny_args(env, n=4, extra=["time_limit_min=1e-9"]), tmp_path / "r", progress=False)
-    first = torch.load(tmp_path / "r" / "checkpoint.pt", weights_only=False)
-    assert first["update"] == 1
-    T.train(tiny_args(env, n=4), tmp_path / "r", resume=True, progress=False)
-    resumed = torch.load(tmp_path / "r" / "checkpoint.pt", weights_only=False)
-    assert resumed["update"] == 4
+    run = tmp_path / "r"
+    # a time budget of ~0 stops the run after the first update or two
+    summary = T.train(tiny_args(env, n=4, extra=["max_minutes=1e-9"]), run, progress=False)
+    first, _ = learner_state(run)
+    assert summary["stopped"] == "time" and 0 < first["update"] < 4
+    assert summary["updates"] == first["update"]
+    summary = T.train(tiny_args(env, n=4), run, resume=True, progress=False)
+    resumed, ckpt = learner_state(run)
+    assert resumed["update"] == 4 and summary["updates"] == 4
+    assert summary["updates_this_run"] == 4 - first["update"]
+    assert ckpt["counters"]["env_steps"] == 4 * straight.env_steps_per_update
     for k, v in straight.model.state_dict().items():
         torch.testing.assert_close(resumed["model"][k], v, rtol=0, atol=0)
+    for k, v in straight.opt.state_dict()["state"].items():
+        for name, t in v.items():
+            torch.testing.assert_close(resumed["opt"]["state"][k][name], t, rtol=0, atol=0)
     if env == "treasure":
         assert resumed["tau"] == straight.tau == 1.0
+        for k, v in straight.roll_model.state_dict().items():
+            torch.testing.assert_close(resumed["roll_model"][k], v, rtol=0, atol=0)
+    # the resumed run appends to the first run's logs: each update logged once
+    logged = [int(r["meta_episode"]) for r in scalar_rows(run) if r["tag"] == "loss"]
+    assert logged == [1, 2, 3, 4]
 
 
 def test_cli_main_writes_the_experiment_layout(tmp_path):
@@ -165,7 +224,7 @@ def test_cli_main_writes_the_experiment_layout(tmp_path):
 
 
 def test_evaluation_sweeps_k_on_shared_tasks():
-    args = tiny_args("bandit")
+    args = flat("bandit", "fast", TINY["bandit"] + COMMON)
     m = FirstExploreModel(bandit_config())
     res = evaluate(m, args, [0, 3, 12], num=5, seed=1)
     assert res["per_step"].shape == (3, 5, 12)

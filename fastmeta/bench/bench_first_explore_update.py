@@ -59,7 +59,7 @@ class NoCacheBanditRollout(BanditRollout):
 
 
 def _learner(no_cache: bool) -> Learner:
-    learner = Learner(resolve_args("bandit", "paper", ["threads=1"]))
+    learner = Learner(resolve_args("bandit", "paper", ["torch_threads=1"]))
     if no_cache:
         r = learner.rollout
         learner.rollout = NoCacheBanditRollout(

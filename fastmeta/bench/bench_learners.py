@@ -3,7 +3,7 @@
 * DREAM (`fastmeta.agents.dream.train.Trainer.step`): one vector step of N slots (act, step,
   store) plus the gradient steps the config's cadence implies; timed after the replay buffers
   hold enough to learn from, so updates run in every round.
-* First-Explore (`fastmeta.agents.first_explore.train.Learner.update`): one update = roll out a
+* First-Explore (`fastmeta.agents.first_explore.learner.Learner.update`): one update = roll out a
   batch of trials with the KV cache, one loss/backward/AdamW step.
 
 Both with their `fast` presets (the configs that train in minutes here)."""

@@ -61,6 +61,7 @@ _JSON_WORDS = {"true": True, "false": False, "null": None}
 
 
 SIGNED = ("minval",)  # numbers that may be negative (First-Explore's treasure rho is -4)
+NUMBER_OR_NULL = ("max_env_steps", "max_minutes", "stop_test_return")  # budgets: null is no bound
 
 
 class ConfigError(ValueError):
@@ -124,6 +125,9 @@ def validate(config: dict, schema: dict, prefix: str = "", choices=None, positiv
             raise ConfigError(
                 f"config key {name!r} = {v!r} is not supported; expected one of {choices[name]}"
             )
+        if ref is None and k in NUMBER_OR_NULL and v is not None:
+            if not isinstance(v, (int, float)) or isinstance(v, bool):
+                raise ConfigError(f"config key {name!r} must be a number or null, got {v!r}")
         if ref is None or v is None:
             continue
         if isinstance(ref, bool) != isinstance(v, bool):

@@ -219,7 +219,8 @@ def plot_training(run_dirs: list, path: Path) -> None:
         if not rows:
             continue
         cfg = json.loads((Path(d) / "config.json").read_text())
-        label = "always-exploit" if cfg["control"] != "none" else "First-Explore"
+        control = cfg["first_explore"]["control"]
+        label = "always-exploit" if control != "none" else "First-Explore"
         ax.plot(
             [float(r["elapsed_s"]) / 60 for r in rows],
             [float(r["eval_return"]) for r in rows],
