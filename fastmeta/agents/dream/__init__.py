@@ -13,7 +13,7 @@ __all__ = ["ConfigError", "resolve", "main", "train"]
 def __getattr__(name):
     # Imported on use so `python -m fastmeta.agents.dream.train` does not import itself twice.
     if name in ("main", "train"):
-        from fastmeta.agents.dream import train as module
+        import importlib
 
-        return getattr(module, name)
+        return getattr(importlib.import_module(f"{__name__}.train"), name)
     raise AttributeError(name)
