@@ -150,7 +150,7 @@ class RunLoop:
     def save(self) -> None:
         """Write the checkpoint (collective: every rank hands rank 0 its state)."""
         if self.dist.enabled:
-            self.dist.check_identical([p for p in self.learner_parameters()], "learner parameters")
+            self.dist.check_identical(self.parameters_to_check(), "learner parameters")
         mine = {
             **self.rank_state(),
             "windows": {k: list(v) for k, v in self.windows.items()},
@@ -169,11 +169,8 @@ class RunLoop:
             )
         self.dist.barrier()
 
-    def learner_parameters(self) -> list:
-        """Tensors that must stay identical on every rank (checked at each checkpoint)."""
-        return [p for p in self.learner_modules_parameters()]
-
-    def learner_modules_parameters(self) -> list:
+    def parameters_to_check(self) -> list:
+        """Tensors that must be identical on every rank (compared at each checkpoint)."""
         return []
 
     def load(self, path=None) -> None:

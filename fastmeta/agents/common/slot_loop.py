@@ -58,7 +58,7 @@ class EnvSlotsRunLoop(RunLoop):
         load_env_state(self.env, state["env"])
         self._act_counts = None
 
-    def learner_modules_parameters(self) -> list:
+    def parameters_to_check(self) -> list:
         return self.learner.parameters_to_check()
 
     def run_evaluation(self, gif_slots: int) -> dict:

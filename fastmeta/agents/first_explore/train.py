@@ -75,7 +75,7 @@ class Trainer(RunLoop):
     def gradient_steps(self) -> int:
         return self.learner.update_idx
 
-    def learner_modules_parameters(self) -> list:
+    def parameters_to_check(self) -> list:
         return list(self.learner.model.state_dict().values())
 
     def run_evaluation(self, gif_slots: int) -> dict:
