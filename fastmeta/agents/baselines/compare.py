@@ -33,13 +33,18 @@ WALKING = {"vanilla": 0.3, "distraction": 0.3, "map": 0.3}
 
 def read_evaluations(run_dir: Path, budget: int | None = None) -> dict:
     """A run's evaluation curve; with `budget`, only the evaluations made within it (a run that
-    went further, e.g. one trained on its own before, is compared at equal env steps)."""
-    with open(run_dir / "evaluations.csv") as f:
-        rows = list(csv.DictReader(f))
+    went further, e.g. one trained on its own before, is compared at equal env steps). The test
+    return is the `test_return` column (First-Explore's runs: `eval_return`)."""
+    with open(Path(run_dir) / "evaluations.csv") as f:
+        reader = csv.DictReader(f)
+        rows = list(reader)
+        y = "test_return" if "test_return" in (reader.fieldnames or ()) else "eval_return"
     if budget is not None:
         rows = [r for r in rows if float(r["env_steps"]) <= budget]
     return {
-        k: np.array([float(r[k]) for r in rows]) for k in ("env_steps", "elapsed_s", "test_return")
+        "env_steps": np.array([float(r["env_steps"]) for r in rows]),
+        "elapsed_s": np.array([float(r["elapsed_s"]) for r in rows]),
+        "test_return": np.array([float(r[y]) for r in rows]),
     }
 
 
@@ -62,7 +67,9 @@ def run_method(
     train(config, run_dir, resume=extend, progress=progress, max_env_steps=budget)
 
 
-def summarize(curves: dict, budget: int) -> list:
+def summarize(curves: dict, budget: int | None, labels: dict | None = None) -> list:
+    """One table row per method (`labels`: method -> name shown; default LABELS)."""
+    labels = labels or LABELS
     rows = []
     for method, runs in curves.items():
         finals = np.array([r["test_return"][-1] for r in runs])
@@ -71,7 +78,7 @@ def summarize(curves: dict, budget: int) -> list:
         steps = np.array([r["env_steps"][-1] for r in runs])
         rows.append(
             {
-                "method": LABELS[method],
+                "method": labels.get(method, method),
                 "seeds": len(runs),
                 "final": f"{finals.mean():.3f} ± {finals.std():.3f}",
                 "final_per_seed": " / ".join(f"{v:.3f}" for v in finals),
@@ -84,7 +91,10 @@ def summarize(curves: dict, budget: int) -> list:
     return rows
 
 
-def plot(curves: dict, env: str, path: Path) -> None:
+def plot(
+    curves: dict, env: str, path: Path, labels: dict | None = None, title: str | None = None
+) -> None:
+    labels = labels or LABELS
     import matplotlib
 
     matplotlib.use("Agg")
@@ -101,7 +111,9 @@ def plot(curves: dict, env: str, path: Path) -> None:
             grid = np.linspace(0, hi, 100)
             ys = np.stack([np.interp(grid, r[xkey], r["test_return"]) for r in runs])
             seeds = f"{len(runs)} seed" + ("s" if len(runs) > 1 else "")
-            (line,) = ax.plot(grid * scale, ys.mean(0), label=f"{LABELS[method]} ({seeds})")
+            (line,) = ax.plot(
+                grid * scale, ys.mean(0), label=f"{labels.get(method, method)} ({seeds})"
+            )
             ax.fill_between(grid * scale, ys.min(0), ys.max(0), color=line.get_color(), alpha=0.2)
         if env in OPTIMAL:
             ax.axhline(OPTIMAL[env], color="k", ls="--", lw=1, label="optimal (0.8)")
@@ -110,13 +122,34 @@ def plot(curves: dict, env: str, path: Path) -> None:
         ax.set_ylabel("test return (second episode / exploitation)")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8, loc="lower right")
-    fig.suptitle(f"{env}: DREAM vs baselines at equal env-step budgets")
+    fig.suptitle(f"{env}: {title or 'DREAM vs baselines at equal env-step budgets'}")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def write_outputs(curves: dict, env: str, budget: int, out: Path, argv: list) -> None:
+NOTE = (
+    "Test return: DREAM's exploitation-episode return; the baselines' trial return "
+    "(second-episode return). 100 test trials / meta-episodes per evaluation. "
+    "The env steps column shows how far each run got."
+)
+
+
+def write_outputs(
+    curves: dict,
+    env: str,
+    budget: int | None,
+    out: Path,
+    argv: list,
+    labels: dict | None = None,
+    title: str | None = None,
+    note: str = NOTE,
+    command: str | None = None,
+) -> None:
+    """comparison.csv, .md, .png and commands.md under `out`. `labels`, `title` and `note` name
+    the methods, the comparison and the test return (defaults: DREAM vs its baselines);
+    `command` is the command line recorded (default: this module's, with `argv`); `budget` None:
+    each run as far as it went."""
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "comparison.csv", "w", newline="") as f:
         w = csv.writer(f)
@@ -125,13 +158,12 @@ def write_outputs(curves: dict, env: str, budget: int, out: Path, argv: list) ->
             for r in runs:
                 for s, t, v in zip(r["env_steps"], r["elapsed_s"], r["test_return"]):
                     w.writerow([method, r["seed"], int(s), f"{t:.2f}", f"{v:.4f}"])
-    rows = summarize(curves, budget)
+    rows = summarize(curves, budget, labels)
+    span = f"budget {budget:,} env steps per run" if budget is not None else "each run's budget"
     lines = [
-        f"# {env}: DREAM vs baselines, budget {budget:,} env steps per run",
+        f"# {env}: {title or 'DREAM vs baselines'}, {span}",
         "",
-        "Test return: DREAM's exploitation-episode return; the baselines' trial return "
-        "(second-episode return). 100 test trials / meta-episodes per evaluation. "
-        "The env steps column shows how far each run got.",
+        note,
         "",
         "| method | seeds | final (mean ± sd) | final per seed | best (mean) | env steps "
         "| wall-clock (min) | env steps/s |",
@@ -143,9 +175,12 @@ def write_outputs(curves: dict, env: str, budget: int, out: Path, argv: list) ->
             f"{r['best']} | {r['env_steps']:,} | {r['wall_min']} | {r['steps_per_s']} |"
         )
     (out / "comparison.md").write_text("\n".join(lines) + "\n")
-    cmd = "python -m fastmeta.agents.baselines.compare " + " ".join(shlex.quote(a) for a in argv)
-    (out / "commands.md").write_text(f"```\n{cmd}\n```\n")
-    plot(curves, env, out / "comparison.png")
+    if command is None:
+        command = "python -m fastmeta.agents.baselines.compare " + " ".join(
+            shlex.quote(a) for a in argv
+        )
+    (out / "commands.md").write_text(f"```\n{command}\n```\n")
+    plot(curves, env, out / "comparison.png", labels, title)
 
 
 def main(argv=None) -> int:
