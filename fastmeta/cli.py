@@ -6,6 +6,8 @@ fastmeta bench [--quick] [--out DIR] [-k EXPR]  throughput suite and report (./f
 fastmeta train dream --env distraction [...]    DREAM learner
 fastmeta train first-explore --env bandit [...] First-Explore learner
 fastmeta train rl2|import|varibad --env map     DREAM's baselines
+fastmeta sweep FILE [--address auto] [...]      a sweep file's grid of trials on Ray Tune
+                                                (the cluster extra), then the comparison
 
 Every learner takes the same system flags: --device, --threads, --precision, --max-env-steps,
 --max-minutes, and --nproc N (N data-parallel ranks through torchrun; see
@@ -66,7 +68,20 @@ def _train(argv) -> int:
     return entry(rest) or 0
 
 
-COMMANDS = {"list": _list, "bench": _bench, "train": _train}
+def _sweep(argv) -> int:
+    # fastmeta.sweep.runner imports Ray only when trials run (--dry-run works without it)
+    try:
+        runner = importlib.import_module("fastmeta.sweep.runner")
+    except ImportError as e:
+        print(
+            f"fastmeta sweep: needs the learners and Ray: pip install 'fastmeta[train,cluster]' ({e})",
+            file=sys.stderr,
+        )
+        return 2
+    return runner.main(argv)
+
+
+COMMANDS = {"list": _list, "bench": _bench, "train": _train, "sweep": _sweep}
 
 
 def main(argv=None) -> int:

@@ -6,7 +6,8 @@
 frames with it. `fastmeta.reference` (the plain-Python references written from the specs) is at
 the bottom so that it can never lean on what it checks: it imports nothing from fastmeta but
 itself. `fastmeta.bench` (the benchmark suite) sits with the cli, which runs it: it measures
-everything below. The top-level `fastmeta/__init__.py` is in the registry/views layer: it may
+everything below; so does `fastmeta.sweep` (`fastmeta sweep`, which runs the learners' command
+lines on Ray). The top-level `fastmeta/__init__.py` is in the registry/views layer: it may
 import the registry and the views, nothing above them.
 
 Every `.py` file under fastmeta/ is parsed with `ast`, so imports inside functions count too, as
@@ -35,6 +36,7 @@ LAYERS = {
     "fastmeta.cli": 4,
     "fastmeta.__main__": 4,
     "fastmeta.bench": 4,
+    "fastmeta.sweep": 4,
 }
 LAYER_NAMES = ["kernels/render/reference", "envs", "registry/views/compat", "agents", "cli/bench"]
 
