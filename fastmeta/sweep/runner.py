@@ -211,13 +211,28 @@ def descendants(pid: int) -> list:
     return out
 
 
-def _kill_all(procs) -> None:
-    for pid, start in procs:
-        if start is not None and _start_time(pid) == start:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+def _alive(pid: int, start) -> bool:
+    """`pid` is still the process that started at `start` and has not exited."""
+    if start is None or _start_time(pid) != start:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def _kill_all(procs, wait_s: float = 10.0) -> None:
+    """SIGKILL each (pid, start time) still alive, and wait until they are gone."""
+    procs = [(pid, start) for pid, start in procs if _alive(pid, start)]
+    for pid, _ in procs:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    deadline = time.monotonic() + wait_s
+    while any(_alive(*p) for p in procs) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _tree(pid: int) -> list:
@@ -300,15 +315,14 @@ def run_trial(config: dict) -> None:
         )
     pids = _pid_file(trial)
     try:
-        last, known, polls = None, None, 0
+        last, known = None, None
         while True:
             code = proc.poll()
-            if polls % 5 == 0 and code is None:
+            if code is None:  # the process tree, for the next attempt to end (_kill_stale)
                 tree = _tree(proc.pid)
                 if tree != known:
                     pids.write_text(json.dumps({"host": socket.gethostname(), "procs": tree}))
                     known = tree
-            polls += 1
             latest = latest_evaluation(run_dir)
             if latest is not None and latest != last:
                 tune.report({**latest, "finished": False})
