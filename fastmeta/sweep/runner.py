@@ -6,16 +6,19 @@
     fastmeta sweep FILE -b fastmeta.max_env_steps=2700000    a binding for every trial
 
 The sweep directory `<out>/<name>/` holds sweep.toml (the file as first run), trials.json (every
-trial and its command), runs/<trial>/ (ordinary experiment directories; `summary.json` marks a
+trial and its command), commands.txt (one command line per trial), runs/<trial>/ (ordinary experiment directories; `summary.json` marks a
 finished trial), logs/<trial>.log (each attempt's output), ray/ (Tune's own records) and
 comparison/<env>/. Running the same file again resumes: finished trials are not rerun, the others
-continue from their checkpoints; `--force` deletes the directory first.
+continue from their checkpoints; a trial whose command changed since (another binding, budget or
+resource) is refused, naming both commands; `--force` deletes the directory first.
 
 A trial runs `python -m fastmeta train ... --resume` as a subprocess of its Tune function
 trainable (which polls the run's evaluations.csv and reports env steps and the latest test
 return). A trial whose process dies fails in Tune and is restarted (`resources.max_failures`):
 its evaluations.csv and scalars.csv are cut back to the last checkpoint and the training resumes
-from it exactly, so the curve is the one an uninterrupted run writes.
+from it exactly, so the curve is the one an uninterrupted run writes. The training process gets
+SIGKILL when its trial's worker dies (PR_SET_PDEATHSIG on Linux); data-parallel ranks it leaves
+behind are ended by the next attempt on that host (logs/<trial>.pids) before it resumes.
 """
 
 from __future__ import annotations
