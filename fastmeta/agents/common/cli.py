@@ -125,7 +125,8 @@ def launch_ranks(learner: str, argv: list, nproc: int, threads: int | None) -> i
         learner,
         *rest,
     ]
-    proc = subprocess.run(cmd)
+    # torchrun gets SIGTERM if this launcher dies, and then ends its ranks
+    proc = subprocess.run(cmd, preexec_fn=_term_with_parent if sys.platform == "linux" else None)
     if proc.returncode:
         print(
             f"fastmeta train {learner}: a rank failed (exit code {proc.returncode}; torchrun's "
@@ -133,6 +134,17 @@ def launch_ranks(learner: str, argv: list, nproc: int, threads: int | None) -> i
             file=sys.stderr,
         )
     return proc.returncode
+
+
+def _term_with_parent() -> None:
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
 
 
 def _without_flag(argv: list, flag: str) -> list:

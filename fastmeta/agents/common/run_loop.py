@@ -164,6 +164,7 @@ class RunLoop:
                     "ranks": states,
                     "counters": dict(self.counters),
                     "config": self.config,
+                    "log_sizes": self.run_log.sizes() if self.run_log is not None else None,
                 },
                 self.dir / CHECKPOINT,
             )
@@ -194,6 +195,13 @@ class RunLoop:
             self.windows[k].extend(v)
         torch.set_rng_state(mine["torch_rng"].cpu())
         self._started = True
+        if state.get("log_sizes"):
+            c = self.counters
+            self._resume_at = {
+                **state["log_sizes"],
+                "meta_episode": c[self.EPISODES],
+                "env_steps": c["env_steps"],
+            }
 
     # -- logging, evaluation ------------------------------------------------------------------
     def log(self) -> None:
@@ -249,7 +257,13 @@ class RunLoop:
             return (c[ep] // every[key] + 1) * every[key]
 
         if self.dist.is_main:
-            self.run_log = RunLog(self.dir, self.EVAL_COLUMNS, bool(fm.get("tensorboard", True)))
+            self.run_log = RunLog(
+                self.dir,
+                self.EVAL_COLUMNS,
+                bool(fm.get("tensorboard", True)),
+                resume_at=self._resume_at,
+            )
+            self._resume_at = None
         if not self._started:
             self.start()
             self._started = True
@@ -321,6 +335,7 @@ class RunLoop:
         """Begin a fresh run (reset the envs); not called on resume."""
 
     _signalled = False
+    _resume_at = None  # where the logs stood at the checkpoint a run resumed from
 
     def _progress_bar(self, total):
         if not self.progress:
