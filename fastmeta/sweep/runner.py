@@ -444,9 +444,13 @@ def make_progress(names: list, every: float, out=None):
 def _trials_record(sweep) -> dict:
     return {
         "name": sweep.name,
-        "file": str(sweep.file),
+        "file": sweep.file.name,
         "cli_bindings": list(sweep.cli_bindings),
-        "trials": [{**t.to_dict(), "argv": t.argv()} for t in sweep.trials],
+        # paths relative to the sweep directory: no machine's directories in a committed sweep
+        "trials": [
+            {**t.to_dict(), "run_dir": f"runs/{Path(t.run_dir).name}", "argv": t.argv()}
+            for t in sweep.trials
+        ],
     }
 
 
@@ -478,7 +482,10 @@ def prepare(sweep, force: bool) -> None:
     if not (d / "sweep.toml").exists():
         shutil.copyfile(sweep.file, d / "sweep.toml")
     (d / "trials.json").write_text(json.dumps(record, indent=2) + "\n")
-    (d / "commands.txt").write_text("".join(t.command() + "\n" for t in sweep.trials))
+    (d / "commands.txt").write_text(
+        "# each trial by hand: run these from this directory (the sweep directory)\n"
+        + "".join(t.command() + "\n" for t in sweep.trials)
+    )
 
 
 def run_tune(sweep, pending: list, address, num_cpus, max_concurrent, report_every, out=None):
@@ -607,6 +614,7 @@ def write_comparison(sweep, command: str) -> list:
 def dry_run(sweep, out=None) -> None:
     p = lambda s="": print(s, file=out or sys.stdout)  # noqa: E731
     p(f"sweep {sweep.name}: {len(sweep.trials)} trials in {sweep.directory}")
+    p(f"(each trial's command runs from {sweep.directory})")
     p(
         f"max_failures {sweep.max_failures}"
         + (f", max_concurrent {sweep.max_concurrent}" if sweep.max_concurrent else "")

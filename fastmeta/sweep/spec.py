@@ -104,7 +104,7 @@ class Trial:
     gpus: float
     nproc: int
     threads: int
-    run_dir: str  # absolute: <sweep_dir>/runs/<name>
+    run_dir: str  # absolute: <sweep_dir>/runs/<name> (stored relative in trials.json)
     max_env_steps: int | None = None  # the resolved budget (None: the learner's own schedule)
 
     @property
@@ -132,7 +132,9 @@ class Trial:
             args += ["--device", "cuda"]
         if self.nproc != 1:
             args += ["--nproc", str(self.nproc)]
-        args += ["--out", str(run_dir.parent), run_dir.name, "--resume", "--no-progress"]
+        # relative to the sweep directory, where trials run: the command is the same on every
+        # machine and in every clone, so a committed sweep directory resumes anywhere
+        args += ["--out", run_dir.parent.name, run_dir.name, "--resume", "--no-progress"]
         return args
 
     def command(self) -> str:
