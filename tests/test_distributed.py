@@ -69,22 +69,7 @@ def _dream_learner(dist: Dist | None = None):
     lr = DreamLearner(config, net_sizes(env), 8, "cpu")
     env.reset(seed=0)
     for _ in range(60):
-        episode = torch.from_numpy(env.episode_index.copy())
-        a = lr.act(
-            lr.slots,
-            torch.from_numpy(env.obs.copy()),
-            episode,
-            torch.from_numpy(env.instructions.copy()),
-            torch.from_numpy(env.task_ids.copy()),
-        )
-        _, rew, term, trunc, _ = env.step(a.numpy())
-        lr.observe(
-            lr.slots,
-            episode,
-            torch.from_numpy(rew.astype(np.float64)),
-            torch.from_numpy(term | trunc),
-            torch.from_numpy(env.final_obs.copy()),
-        )
+        lr.interact(lr.slots, env)
     # the ids' noise is drawn per sample from each rank's own generator: off, so that the
     # split and the whole batch see the same inputs
     for agent in (lr.exploit.online, lr.exploit.target):

@@ -42,7 +42,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 import fastmeta
@@ -294,22 +293,7 @@ def dream_step(
     lr = DreamLearner(config, net_sizes(env), slots, "cpu")
     env.reset(seed=rank)
     for _ in range(act_steps):
-        episode = torch.from_numpy(env.episode_index.copy())
-        action = lr.act(
-            lr.slots,
-            torch.from_numpy(env.obs.copy()),
-            episode,
-            torch.from_numpy(env.instructions.copy()),
-            torch.from_numpy(env.task_ids.copy()),
-        )
-        _, rew, term, trunc, _ = env.step(action.numpy())
-        lr.observe(
-            lr.slots,
-            episode,
-            torch.from_numpy(rew.astype(np.float64)),
-            torch.from_numpy(term | trunc),
-            torch.from_numpy(env.final_obs.copy()),
-        )
+        lr.interact(lr.slots, env)
     if getattr(lr, "precision", precision) != precision:
         raise RuntimeError(f"the DREAM learner ignored fastmeta.precision={precision}")
     if dist is not None:

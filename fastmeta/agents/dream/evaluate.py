@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from fastmeta.agents.common.device import to_device as _t
 from fastmeta.agents.common.eval_protocol import (
     PinnedEvaluator,
     first_instruction,
@@ -44,7 +43,7 @@ class Evaluator(PinnedEvaluator):
     def run(self, learner, gif_slots: int = 0) -> dict:
         from fastmeta.agents.dream.learner import Slots
 
-        env, dev = self.env, learner.device
+        env = self.env
         slots = Slots(self.n, learner, training=False)
         self.reset()
         active = np.ones(self.n, dtype=bool)
@@ -55,22 +54,7 @@ class Evaluator(PinnedEvaluator):
         while active.any():
             if frames is not None:
                 frames.append(env.render()[:gif_slots].copy())
-            episode = env.episode_index.copy()
-            a = learner.act(
-                slots,
-                _t(env.obs, dev),
-                _t(episode, dev),
-                _t(env.instructions, dev),
-                _t(env.task_ids, dev),
-            )
-            _, rew, term, trunc, _ = env.step(a.cpu().numpy())
-            out = learner.observe(
-                slots,
-                _t(episode, dev),
-                _t(rew, dev, torch.float64),
-                _t(term | trunc, dev),
-                _t(env.final_obs, dev),
-            )
+            _, out = learner.interact(slots, env)
             if "explore_slots" in out:
                 xs = out["explore_slots"].cpu().numpy()
                 keep = active[xs]

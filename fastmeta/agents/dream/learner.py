@@ -13,6 +13,7 @@ from collections import deque
 
 import torch
 
+from fastmeta.agents.common.device import to_device
 from fastmeta.agents.common.distributed import Dist
 from fastmeta.agents.common.dqn import build_agent, epsilon_greedy, rank_seed, td_loss
 from fastmeta.agents.common.env_sizes import NetSizes
@@ -212,6 +213,33 @@ class DreamLearner:
             c1=c[first],
         )
         return a
+
+    def interact(self, slots: Slots, env, put=None, offsets=None) -> tuple:
+        """One vector step on the native env `env`: act for every slot, step the env, observe.
+        `put(name, array, dtype=None)` moves a host buffer to the device (default: a copy; the
+        trainer passes its pinned `HostToDevice.put`). Returns (the episode index each slot acted
+        in, as a host array, and `observe`'s finished-episode statistics)."""
+        if put is None:
+            put = lambda name, x, dtype=None: to_device(x, self.device, dtype)  # noqa: E731
+        episode = env.episode_index.copy()
+        acted_in = put("episode", episode)
+        a = self.act(
+            slots,
+            put("obs", env.obs),
+            acted_in,
+            put("instructions", env.instructions),
+            put("task_ids", env.task_ids),
+            offsets=offsets,
+        )
+        _, rew, term, trunc, _ = env.step(a.cpu().numpy())
+        out = self.observe(
+            slots,
+            acted_in,
+            put("rew", rew, torch.float64),
+            put("done", term | trunc),
+            put("final_obs", env.final_obs),
+        )
+        return episode, out
 
     @torch.no_grad()
     def observe(self, slots: Slots, episode, rewards, done, final_obs) -> dict:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import sys
 
-import torch
-
 from fastmeta.agents.common.cli import build_parser as cli_parser
 from fastmeta.agents.common.cli import cli_main, system_overrides
 from fastmeta.agents.common.slot_loop import EnvSlotsRunLoop
@@ -32,28 +30,13 @@ class Trainer(EnvSlotsRunLoop):
     TEST_STEPS = ("test_exploration_steps", "steps/test_exploration_per_episode")
 
     def step(self) -> int:
-        env, lr, c, put = self.env, self.learner, self.counters, self.to_device.put
-        dev = lr.device
-        episode = env.episode_index.copy()
+        env, lr, c = self.env, self.learner, self.counters
         if self._act_counts is None:
-            n_x = int((episode == 0).sum())
+            n_x = int((env.episode_index == 0).sum())
             self._act_counts = self.dist.gather_ints([n_x, env.num_envs - n_x])
         (x_off, x_total), (u_off, u_total) = self.act_offsets(self._act_counts)
-        a = lr.act(
-            lr.slots,
-            put("obs", env.obs),
-            put("episode", episode),
-            put("instructions", env.instructions),
-            put("task_ids", env.task_ids),
-            offsets=((x_off, x_total), (u_off, u_total)),
-        )
-        _, rew, term, trunc, _ = env.step(a.cpu().numpy())
-        out = lr.observe(
-            lr.slots,
-            torch.from_numpy(episode).to(dev),
-            put("rew", rew, torch.float64),
-            put("done", term | trunc),
-            put("final_obs", env.final_obs),
+        _, out = lr.interact(
+            lr.slots, env, self.to_device.put, offsets=((x_off, x_total), (u_off, u_total))
         )
         finished = int(out["exploit_slots"].numel()) if "exploit_slots" in out else 0
         nxt = int((env.episode_index == 0).sum())
