@@ -496,7 +496,13 @@ def run_tune(sweep, pending: list, address, num_cpus, max_concurrent, report_eve
     started = False
     if not ray.is_initialized():
         if address:
-            ray.init(address=address, log_to_driver=False, logging_level="WARNING")
+            try:
+                ray.init(address=address, log_to_driver=False, logging_level="WARNING")
+            except ConnectionError as e:
+                raise SweepError(
+                    f"cannot join the Ray cluster at --address {address} ({e}); start it with "
+                    "`ray start --head` and pass the address it prints (or `auto` on its nodes)"
+                ) from None
         else:
             ray.init(
                 num_cpus=num_cpus or os.cpu_count() or 1,
@@ -695,15 +701,19 @@ def main(argv=None, out=None) -> int:
         f"finished before, {len(pending)} to run; directory {sweep.directory}"
     )
     if pending:
-        run_tune(
-            sweep,
-            pending,
-            args.address,
-            args.num_cpus,
-            args.max_concurrent or sweep.max_concurrent,
-            args.report_every,
-            out,
-        )
+        try:
+            run_tune(
+                sweep,
+                pending,
+                args.address,
+                args.num_cpus,
+                args.max_concurrent or sweep.max_concurrent,
+                args.report_every,
+                out,
+            )
+        except SweepError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     command = "fastmeta sweep " + shlex.join(argv)
     written = write_comparison(sweep, command)
     rows = []
