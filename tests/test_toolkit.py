@@ -158,3 +158,21 @@ def test_binding_values_take_json_spellings():
     assert parse_binding("environment=map") == {"environment": "map"}
     with pytest.raises(ConfigError, match="must look like key.sub=value"):
         parse_binding("a.b")
+
+
+@pytest.mark.parametrize(
+    "learner, argv",
+    [
+        ("dream", ["--env", "map", "--preset", "fast"]),
+        ("first-explore", ["--env", "bandit", "--preset", "fast", "-b", "batch_size=5"]),
+    ],
+)
+def test_nproc_refuses_a_batch_the_ranks_cannot_share_before_starting_them(
+    learner, argv, tmp_path, capsys
+):
+    from fastmeta.cli import main as fastmeta_main
+
+    code = fastmeta_main(["train", learner, *argv, "--nproc", "3", "--out", str(tmp_path)])
+    assert code == 2
+    assert "not divisible by --nproc 3" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())  # nothing started, nothing written

@@ -104,6 +104,21 @@ def experiment_dir(args: argparse.Namespace, name: str) -> Path | None:
     return exp_dir
 
 
+def check_shares(config: dict, nproc: int, prefix: str = "") -> None:
+    """Every `num_envs` and `batch_size` of `config` must split evenly over `nproc` ranks."""
+    if nproc < 1:
+        raise ValueError(f"--nproc must be >= 1, got {nproc}")
+    for k, v in config.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, dict):
+            check_shares(v, nproc, name + ".")
+        elif k in ("num_envs", "batch_size") and isinstance(v, int) and v % nproc:
+            raise ConfigError(
+                f"config key {name!r} = {v} is not divisible by --nproc {nproc}: each rank "
+                f"takes an equal share (choose a multiple of {nproc})"
+            )
+
+
 def launch_ranks(learner: str, argv: list, nproc: int, threads: int | None) -> int:
     """Run `fastmeta train <learner> argv` as `nproc` ranks under torchrun on this machine."""
     if nproc < 1:
@@ -176,6 +191,11 @@ def cli_main(
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     if args.nproc != 1 and "WORLD_SIZE" not in os.environ:
+        try:  # refuse a config the ranks cannot share before starting any of them
+            check_shares(resolve(args), args.nproc)
+        except (ConfigError, ValueError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         return launch_ranks(learner, argv, args.nproc, args.threads)
     if args.threads is None and int(os.environ.get("LOCAL_WORLD_SIZE", "1")) > 1:
         args.threads = default_threads(int(os.environ["LOCAL_WORLD_SIZE"]))
