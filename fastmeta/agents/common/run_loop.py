@@ -57,6 +57,7 @@ class RunLoop:
     COUNTERS: tuple  # counters the step keeps besides env_steps (EPISODES among them)
     WINDOWS: tuple  # running windows of finished-episode statistics; "returns" first
     EVAL_COLUMNS: tuple = EVAL_COLUMNS  # evaluations.csv columns (after wall_time)
+    GIF_KEY: str | None = None  # fastmeta key: test slots recorded as GIFs (None: no GIFs)
 
     def __init__(self, config: dict, exp_dir, progress: bool = True, dist: Dist | None = None):
         fm = config["fastmeta"]
@@ -216,7 +217,7 @@ class RunLoop:
         means = self.window_means()
         test = None
         if self.dist.is_main:
-            res = self.run_evaluation(int(self.fm.get(self.GIF_KEY, 0) or 0))
+            res = self.run_evaluation(int(self.fm[self.GIF_KEY] or 0) if self.GIF_KEY else 0)
             test = res["test_return"]
             train_ret = means.get("returns")
             row = {
@@ -240,8 +241,6 @@ class RunLoop:
         c["last_test"] = test
         c["evals"] += 1
         return test
-
-    GIF_KEY = "gif_meta_episodes"
 
     # -- main loop ----------------------------------------------------------------------------
     def run(self, max_env_steps: int | None = None) -> dict:

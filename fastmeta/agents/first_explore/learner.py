@@ -44,34 +44,18 @@ def derive_seed(*key: int) -> int:
 def make_env(args: Args, num_envs: int, episodes: int, first_slot: int = 0):
     """The native batched env of `args.env` with `episodes_per_trial=episodes`: one trial is one
     First-Explore lifetime (for the bandit, one episode is one pull)."""
-    if args.env == "bandit":
-        return fastmeta.make(
-            "FixedArmBandit",
-            num_envs=num_envs,
-            seed=0,
-            minval=args.minval,
-            num_arms=args.num_arms,
-            episodes_per_trial=episodes,
-            first_slot=first_slot,
-        )
-    if args.env == "treasure":
-        return fastmeta.make(
-            "DarkTreasureRoom",
-            num_envs=num_envs,
-            seed=0,
-            minval=args.minval,
-            episode_length=args.ep_len,
-            episodes_per_trial=episodes,
-            first_slot=first_slot,
-        )
+    name, params = {
+        "bandit": ("FixedArmBandit", dict(minval=args.minval, num_arms=args.num_arms)),
+        "treasure": ("DarkTreasureRoom", dict(minval=args.minval, episode_length=args.ep_len)),
+        "maze": ("RayMaze", dict(p_reward=args.p_reward, episode_length=args.ep_len)),
+    }[args.env]
     return fastmeta.make(
-        "RayMaze",
+        name,
         num_envs=num_envs,
         seed=0,
-        p_reward=args.p_reward,
-        episode_length=args.ep_len,
         episodes_per_trial=episodes,
         first_slot=first_slot,
+        **params,
     )
 
 

@@ -41,7 +41,6 @@ class Trainer(RunLoop):
     COUNTERS = ("updates",)
     WINDOWS = ("returns",)
     EVAL_COLUMNS = ("elapsed_s", "update", "env_steps", "k", "eval_return", "train_return")
-    GIF_KEY = "gif_lifetimes"  # not a config key: First-Explore writes no GIFs
 
     def build(self) -> None:
         self.args = args_from_config(self.config)
