@@ -186,6 +186,29 @@ def test_bad_command_line_binding_is_refused(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+def test_compare_only_needs_a_sweep_directory(tmp_path, capsys):
+    path = sweep_file(tmp_path, GRID_2x2)
+    assert runner.main([str(path), "--compare-only"]) == 2
+    assert "no sweep directory" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_comparison_reads_a_curve_still_being_written(tmp_path):
+    from fastmeta.agents.baselines import compare
+
+    run = tmp_path / "run"
+    run.mkdir()
+    text = "env_steps,elapsed_s,test_return\n100,1.0,-2.0\n200,2.0,0.5\n300,3."
+    (run / "evaluations.csv").write_text(text)
+    curve = compare.read_evaluations(run)
+    assert curve["env_steps"].tolist() == [100.0, 200.0]
+    assert curve["test_return"].tolist() == [-2.0, 0.5]
+    # a damaged line before the last is an error, not skipped
+    (run / "evaluations.csv").write_text(text.replace("100,1.0", "100,x") + "5,1.0\n")
+    with pytest.raises(ValueError):
+        compare.read_evaluations(run)
+
+
 def test_without_ray_it_says_what_to_install(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
     path = sweep_file(tmp_path, GRID_2x2)
@@ -247,6 +270,15 @@ def test_a_sweep_runs_compares_and_resumes(tmp_path, local_ray, capsys):
     victim = runs / "first-explore-bandit-fast-s1"
     curve = _curve(victim)
     (victim / "summary.json").unlink()
+    # --compare-only: the comparison as things stand, the unfinished trial marked, nothing run
+    snapshot = _files(runs)
+    assert runner.main([*argv, "--compare-only"]) == 0
+    assert "3 finished before" not in capsys.readouterr().out
+    table = (comp / "comparison.md").read_text()
+    assert "| First-Explore (unfinished) | 2 |" in table and "| always-exploit | 2 |" in table
+    assert f"Unfinished runs, shown as far as they got: {victim.name} at " in table
+    assert "--compare-only" not in (comp / "commands.md").read_text()
+    assert _files(runs) == snapshot
     assert runner.main(argv) == 0
     assert "3 finished before, 1 to run" in capsys.readouterr().out
     after = _files(runs)

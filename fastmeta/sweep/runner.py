@@ -304,7 +304,8 @@ def run_trial(config: dict) -> None:
         f.write(
             f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} on {socket.gethostname()}: "
             f"{'resuming at env step ' + str(resumed_at) if resumed_at is not None else 'start'}"
-            f"\n$ {shlex.join(cmd)}\n".encode()
+            # `python`, not this machine's interpreter path: the log is committed with results
+            f"\n$ {shlex.join(['python', *trial['argv']])}\n".encode()
         )
         f.flush()
         proc = subprocess.Popen(
@@ -579,25 +580,48 @@ def _note(trials: list) -> str:
 
 
 def write_comparison(sweep, command: str) -> list:
-    """comparison/<env>/ from every finished trial; returns the env directories written."""
+    """comparison/<env>/ from every trial with two evaluations or more; returns the env
+    directories written. A trial that has not finished (stopped, failed, or still running) is
+    included as far as it got, its method labelled "(unfinished)" and the trial named in the
+    table's note."""
     from fastmeta.agents.baselines import compare
 
+    order = list(LABELS)  # DREAM, its baselines, First-Explore: the order of the tables
     by_env: dict = {}
-    for t in sweep.trials:
-        if read_summary(Path(t.run_dir)) is not None:
+    trials = sorted(sweep.trials, key=lambda t: order.index(t.learner))
+    for t in trials:
+        if Path(t.run_dir, "evaluations.csv").exists():
             by_env.setdefault(t.env, []).append(t)
     written = []
     for env, trials in by_env.items():
         curves: dict = {}
+        unfinished = []
         for t in trials:
             curve = compare.read_evaluations(Path(t.run_dir))
             if len(curve["env_steps"]) < 2:
                 continue
             curve["seed"] = t.seed
             curves.setdefault(t.method, []).append(curve)
+            if read_summary(Path(t.run_dir)) is None:
+                unfinished.append((t, int(curve["env_steps"][-1])))
         if not curves:
             continue
         labels = _labels(trials)
+        for t, _ in unfinished:
+            if not labels[t.method].endswith(" (unfinished)"):
+                labels[t.method] += " (unfinished)"
+        note = _note(trials)
+        if unfinished:
+            note += (
+                " Unfinished runs, shown as far as they got: "
+                + "; ".join(
+                    f"{t.name} at {steps:,} of {t.max_env_steps:,} env steps"
+                    if t.max_env_steps
+                    else f"{t.name} at {steps:,} env steps"
+                    for t, steps in unfinished
+                )
+                + "."
+            )
         budgets = {t.max_env_steps for t in trials}
         budget = budgets.pop() if len(budgets) == 1 else None
         names = list(dict.fromkeys(labels[m] for m in curves))
@@ -610,7 +634,7 @@ def write_comparison(sweep, command: str) -> list:
             [],
             labels=labels,
             title=" vs ".join(names),
-            note=_note(trials),
+            note=note,
             command=f"{command}\n\n# its trials:\n{cmds}",
         )
         written.append(sweep.directory / "comparison" / env)
@@ -664,6 +688,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="list the trials and their commands")
     p.add_argument("--force", action="store_true", help="delete the sweep directory and start over")
     p.add_argument(
+        "--compare-only",
+        action="store_true",
+        help="write the comparison from the trials as they are now (unfinished ones marked), "
+        "running nothing",
+    )
+    p.add_argument(
         "--report-every", type=float, default=30.0, help="seconds between progress tables"
     )
     return p
@@ -683,6 +713,14 @@ def main(argv=None, out=None) -> int:
     if args.dry_run:
         dry_run(sweep, out)
         return 0
+    # the comparison records the command that runs the sweep, not this one's mode
+    command = "fastmeta sweep " + shlex.join(a for a in argv if a != "--compare-only")
+    say = lambda s: print(s, file=out or sys.stdout, flush=True)  # noqa: E731
+    if args.compare_only:
+        if not (sweep.directory / "trials.json").exists():
+            print(f"error: no sweep directory {sweep.directory} to compare", file=sys.stderr)
+            return 2
+        return _report(sweep, command, say, unfinished_code=0)
     try:
         import ray  # noqa: F401
         from ray import tune  # noqa: F401
@@ -695,7 +733,6 @@ def main(argv=None, out=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     pending = [t for t in sweep.trials if trial_state(Path(t.run_dir)) != "finished"]
-    say = lambda s: print(s, file=out or sys.stdout, flush=True)  # noqa: E731
     say(
         f"[sweep] {sweep.name}: {len(sweep.trials)} trials, {len(sweep.trials) - len(pending)} "
         f"finished before, {len(pending)} to run; directory {sweep.directory}"
@@ -714,7 +751,12 @@ def main(argv=None, out=None) -> int:
         except SweepError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
-    command = "fastmeta sweep " + shlex.join(argv)
+    return _report(sweep, command, say, unfinished_code=1)
+
+
+def _report(sweep, command: str, say, unfinished_code: int) -> int:
+    """Write the comparison and print every trial's state; `unfinished_code` is returned when
+    some trial has not finished."""
     written = write_comparison(sweep, command)
     rows = []
     for t in sweep.trials:
@@ -730,7 +772,7 @@ def main(argv=None, out=None) -> int:
             f"[sweep] {unfinished} trial(s) not finished (their logs: {sweep.directory / 'logs'}); "
             "run the same command again to resume them"
         )
-        return 1
+        return unfinished_code
     return 0
 
 

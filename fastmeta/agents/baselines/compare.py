@@ -39,13 +39,18 @@ def read_evaluations(run_dir: Path, budget: int | None = None) -> dict:
         reader = csv.DictReader(f)
         rows = list(reader)
         y = "test_return" if "test_return" in (reader.fieldnames or ()) else "eval_return"
+    parsed = []
+    for k, r in enumerate(rows):
+        try:
+            parsed.append((float(r["env_steps"]), float(r["elapsed_s"]), float(r[y])))
+        except (TypeError, ValueError):
+            if k < len(rows) - 1:
+                raise
+            # the last line of a run still writing it may be incomplete: read up to it
     if budget is not None:
-        rows = [r for r in rows if float(r["env_steps"]) <= budget]
-    return {
-        "env_steps": np.array([float(r["env_steps"]) for r in rows]),
-        "elapsed_s": np.array([float(r["elapsed_s"]) for r in rows]),
-        "test_return": np.array([float(r[y]) for r in rows]),
-    }
+        parsed = [p for p in parsed if p[0] <= budget]
+    cols = np.array(parsed, dtype=float).reshape(-1, 3)
+    return {"env_steps": cols[:, 0], "elapsed_s": cols[:, 1], "test_return": cols[:, 2]}
 
 
 def run_method(
