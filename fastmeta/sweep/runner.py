@@ -588,8 +588,7 @@ def write_comparison(sweep, command: str) -> list:
 
     order = list(LABELS)  # DREAM, its baselines, First-Explore: the order of the tables
     by_env: dict = {}
-    trials = sorted(sweep.trials, key=lambda t: order.index(t.learner))
-    for t in trials:
+    for t in sorted(sweep.trials, key=lambda t: order.index(t.learner)):
         if Path(t.run_dir, "evaluations.csv").exists():
             by_env.setdefault(t.env, []).append(t)
     written = []
@@ -607,9 +606,8 @@ def write_comparison(sweep, command: str) -> list:
         if not curves:
             continue
         labels = _labels(trials)
-        for t, _ in unfinished:
-            if not labels[t.method].endswith(" (unfinished)"):
-                labels[t.method] += " (unfinished)"
+        for method in {t.method for t, _ in unfinished}:
+            labels[method] += " (unfinished)"
         note = _note(trials)
         if unfinished:
             note += (
