@@ -95,3 +95,66 @@ def test_state_dict_round_trip():
     rp2 = _replay()
     rp2.load_state_dict(rp.state_dict())
     assert len(rp2) == 1 and torch.equal(rp2.steps["obs"], rp.steps["obs"])
+
+
+def _saved_bytes(state) -> int:
+    import io
+
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    return buf.tell()
+
+
+def test_checkpoint_holds_only_the_stored_episodes():
+    """A buffer of 4,000 episodes holding one writes one episode's rows, not the empty ring,
+    and loading it (into a buffer that held other data) gives back the same buffer."""
+    big = _replay(capacity=4000, max_len=50)
+    one = _replay(capacity=1, max_len=50)
+    for rp in (big, one):
+        _write_episode(rp, 0, 3, 7)
+        rp.commit(torch.tensor([0]), torch.tensor([3]))
+    assert _saved_bytes(big.state_dict()) < 2 * _saved_bytes(one.state_dict())
+
+    other = _replay(capacity=4000, max_len=50)
+    for k in range(3):
+        _write_episode(other, 1, 2, 50 + k)
+        other.commit(torch.tensor([1]), torch.tensor([2]))
+    other.load_state_dict(big.state_dict())
+    for name in ("steps", "episodes", "stage_steps", "stage_episodes"):
+        for k, v in getattr(big, name).items():
+            assert torch.equal(getattr(other, name)[k], v), (name, k)
+    assert torch.equal(other.lengths, big.lengths)
+    assert (other.size, other.next, other.inserted) == (1, 1, 1)
+
+
+def test_checkpoint_of_a_full_ring_and_of_the_whole_ring_format():
+    rp = _replay(capacity=3)
+    for k in range(5):
+        _write_episode(rp, 0, 1 + k % 2, k)
+        rp.commit(torch.tensor([0]), torch.tensor([1 + k % 2]))
+    state = rp.state_dict()
+    assert state["steps"]["obs"].shape[0] == 3
+    rp2 = _replay(capacity=3)
+    rp2.load_state_dict(state)
+    assert torch.equal(rp2.steps["obs"], rp.steps["obs"]) and rp2.next == rp.next
+
+    # the format that stored the whole ring, filled or not, still loads
+    part = _replay()
+    _write_episode(part, 0, 2, 9)
+    part.commit(torch.tensor([0]), torch.tensor([2]))
+    whole = dict(part.state_dict(), steps=part.steps, episodes=part.episodes, lengths=part.lengths)
+    rp3 = _replay()
+    rp3.load_state_dict(whole)
+    assert torch.equal(rp3.steps["obs"], part.steps["obs"]) and len(rp3) == 1
+
+
+def test_checkpoint_that_does_not_fit_is_refused_before_loading():
+    rp = _replay(capacity=4)
+    for k in range(4):
+        _write_episode(rp, 0, 1, k)
+        rp.commit(torch.tensor([0]), torch.tensor([1]))
+    small = _replay(capacity=2)
+    before = small.steps["obs"].clone()
+    with pytest.raises(ValueError, match="holds 4 episodes"):
+        small.load_state_dict(rp.state_dict())
+    assert torch.equal(small.steps["obs"], before) and len(small) == 0

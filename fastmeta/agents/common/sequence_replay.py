@@ -104,10 +104,19 @@ class SequenceReplay:
 
     # -- checkpointing --------------------------------------------------------------------
     def state_dict(self) -> dict:
+        """The stored episodes only: the ring fills rows 0, 1, ... in order, so rows past `size`
+        have never been written, and a sign-world buffer that holds a few episodes of its
+        6,000 would otherwise write gigabytes of zero frames into every checkpoint. A partial
+        ring is cloned because torch.save writes a view's whole storage."""
+        n = self.size
+
+        def rows(v):
+            return v if n == self.capacity else v[:n].clone()
+
         return {
-            "steps": self.steps,
-            "episodes": self.episodes,
-            "lengths": self.lengths,
+            "steps": {k: rows(v) for k, v in self.steps.items()},
+            "episodes": {k: rows(v) for k, v in self.episodes.items()},
+            "lengths": rows(self.lengths),
             "stage_steps": self.stage_steps,
             "stage_episodes": self.stage_episodes,
             "size": self.size,
@@ -116,8 +125,19 @@ class SequenceReplay:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        for name in ("steps", "episodes", "stage_steps", "stage_episodes"):
+        """Accepts the stored rows alone or, as checkpoints before this format held, the whole
+        ring."""
+        n = int(state["size"])
+        if not 0 <= n <= self.capacity:
+            raise ValueError(f"replay state holds {n} episodes; this buffer holds {self.capacity}")
+        for name in ("steps", "episodes"):
+            for k, v in state[name].items():
+                dst = getattr(self, name)[k]
+                dst[:n].copy_(v[:n])
+                dst[n:].zero_()
+        for name in ("stage_steps", "stage_episodes"):
             for k, v in state[name].items():
                 getattr(self, name)[k].copy_(v)
-        self.lengths.copy_(state["lengths"])
-        self.size, self.next, self.inserted = state["size"], state["next"], state["inserted"]
+        self.lengths[:n].copy_(state["lengths"][:n])
+        self.lengths[n:].zero_()
+        self.size, self.next, self.inserted = n, state["next"], state["inserted"]
