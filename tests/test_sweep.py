@@ -127,6 +127,17 @@ def test_the_shipped_sweep_files_resolve():
     assert {(t.env, t.control) for t in fe.trials} == {
         (e, c) for e in ("bandit", "treasure", "maze") for c in ("none", "always-exploit")
     }
+    cooking = spec.load(ROOT / "sweeps" / "cooking_comparison.toml")
+    assert [t.name for t in cooking.trials][:2] == [
+        "varibad-cooking-fast-s0",
+        "dream-cooking-fast-s0",
+    ]
+    assert len(cooking.trials) == 8 and {t.max_env_steps for t in cooking.trials} == {2_700_000}
+    sign = spec.load(ROOT / "sweeps" / "sign_comparison.toml")
+    assert {(t.learner, t.env) for t in sign.trials} == {
+        (m, "miniworld_sign") for m in ("dream", "rl2", "import", "varibad")
+    }
+    assert {t.max_env_steps for t in sign.trials} == {25_000}
 
 
 BAD = {
@@ -175,6 +186,16 @@ def test_bad_files_are_refused_before_anything_starts(case, tmp_path, capsys):
     err = capsys.readouterr().err
     assert message in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_trial_holds_the_renderer_to_its_cpus():
+    assert runner.trial_environment({"cpus": 3}, base={"PATH": "/bin"}) == {
+        "PATH": "/bin",
+        "LP_NUM_THREADS": "3",
+    }
+    assert runner.trial_environment({"cpus": 0.5}, base={})["LP_NUM_THREADS"] == "1"
+    kept = runner.trial_environment({"cpus": 1}, base={"LP_NUM_THREADS": "8"})
+    assert kept["LP_NUM_THREADS"] == "8"
 
 
 def test_bad_command_line_binding_is_refused(tmp_path, capsys):

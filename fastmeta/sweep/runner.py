@@ -283,6 +283,15 @@ def _tail(path: Path, offset: int, n: int = 15) -> str:
 
 
 # ---- the Tune trainable ---------------------------------------------------------------------
+def trial_environment(trial: dict, base=None) -> dict:
+    """The trial's process environment: Mesa's llvmpipe (the sign world's renderer on CPUs)
+    starts a thread per core of the machine unless told otherwise, so it is held to the trial's
+    CPUs like torch is (`--threads`). A value the user exported is kept."""
+    env = dict(os.environ if base is None else base)
+    env.setdefault("LP_NUM_THREADS", str(max(1, int(trial["cpus"]))))
+    return env
+
+
 def run_trial(config: dict) -> None:
     """Ray Tune function trainable: one trial's `fastmeta train` subprocess, polled."""
     from ray import tune
@@ -314,6 +323,7 @@ def run_trial(config: dict) -> None:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             cwd=sweep_dir_of(trial),
+            env=trial_environment(trial),
             start_new_session=True,
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
